@@ -1,0 +1,63 @@
+#pragma once
+// Which timeouts a command gets when its spec does not say.
+//
+// Servers and watchers are silent and endless on purpose; a wall-clock
+// timeout would kill them for doing their job. Builds legitimately go quiet
+// for minutes. Everything else is a quick command that should finish soon.
+// The table is data: add rules for your own tools.
+
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tend/core/duration.hpp"
+
+namespace tend {
+
+enum class CommandClass { quick, build, long_running };
+
+std::string_view to_string(CommandClass c);
+
+/// The timeouts a class of command gets by default; nullopt means none.
+struct TimeoutDefaults {
+  std::optional<Duration> wall;
+  std::optional<Duration> idle;
+};
+
+class CommandPolicy {
+ public:
+  struct Rule {
+    std::string pattern;  ///< ECMAScript regex, searched in the command line
+    CommandClass command_class;
+    std::regex compiled;
+  };
+
+  /// Known long-running commands (dev servers, watchers, `python -m
+  /// http.server`, `uvicorn`, `npm run dev`, ...) and builds (make, cargo
+  /// build, ninja, ...); quick commands get 120 s, as the seed says.
+  static CommandPolicy standard();
+
+  /// An empty policy: every command is quick.
+  CommandPolicy() = default;
+
+  /// Adds a rule; later rules are checked first. Throws std::regex_error.
+  void add_rule(std::string pattern, CommandClass command_class);
+
+  CommandClass classify(std::string_view command_line) const;
+
+  /// The timeouts `command_line` gets when its spec sets none.
+  TimeoutDefaults defaults_for(std::string_view command_line) const;
+
+  TimeoutDefaults quick{Duration(std::chrono::seconds(120)), Duration(std::chrono::seconds(60))};
+  TimeoutDefaults build{Duration(std::chrono::minutes(60)), Duration(std::chrono::minutes(10))};
+  TimeoutDefaults long_running{std::nullopt, std::nullopt};
+
+  const std::vector<Rule>& rules() const { return rules_; }
+
+ private:
+  std::vector<Rule> rules_;
+};
+
+}  // namespace tend

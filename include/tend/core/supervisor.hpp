@@ -1,0 +1,150 @@
+#pragma once
+// The Supervisor: owns tasks and looks after them on one Asio io_context.
+//
+// Threads. Everything a Supervisor does happens on its executor. Its methods
+// may be called from any thread: starting, signalling and polling are safe
+// everywhere; the blocking waits (wait, wait_any, wait_all, stop_and_wait,
+// shutdown) must not be called on the executor's own thread (they would wait
+// for themselves) and throw std::logic_error there; use the async_ forms,
+// which are awaitables that honour Asio cancellation, so
+// `co_await (sup.async_wait(t) || timer.async_wait(use_awaitable))` just works.
+//
+// Nothing polls. A task's exit is a pidfd becoming readable, its output a
+// pipe becoming readable, its timeout a timer; with nothing happening, the
+// io_context sleeps.
+//
+// Cleanup. Destroying the Supervisor stops every task it owns with its stop
+// ladder and reaps them. With an io_context of your own, destroy the
+// Supervisor on that context's thread or after it stopped running.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "tend/core/command_policy.hpp"
+#include "tend/core/events.hpp"
+#include "tend/core/task.hpp"
+
+namespace tend {
+
+namespace asio = boost::asio;
+
+struct SupervisorOptions {
+  /// Where task output files go (`<id>.stdout`, `<id>.stderr`); empty keeps
+  /// output in memory only.
+  std::filesystem::path log_dir;
+  /// Bytes of each stream kept in memory.
+  std::size_t ring_capacity = 1 << 20;
+  /// How tasks are stopped unless their spec says otherwise.
+  StopLadder stop_ladder = StopLadder::standard();
+  /// Default timeouts by kind of command.
+  CommandPolicy policy = CommandPolicy::standard();
+  /// Become a child subreaper, so descendants that escape a task's process
+  /// group stay ours, are found and stopped with it, and are reaped by us. A
+  /// host that waits for children of its own by PID should turn this off.
+  bool adopt_orphans = true;
+  /// Install SIGINT and SIGTERM handlers that stop every task, then let the
+  /// signal take its default course (the host program ends as it would have).
+  bool handle_signals = false;
+  /// After a task's process exits, how long to wait for the rest of its output
+  /// when a leftover descendant holds its pipes open.
+  Duration drain_grace{200};
+  /// The first task id handed out.
+  TaskId first_id = 1;
+};
+
+/// What a wait does when its timeout passes first.
+enum class OnTimeout {
+  keep_running,  ///< the task goes on (a wait never stops a task unless asked)
+  stop,          ///< stop the task with its ladder (the seed's wait_with_timeout)
+};
+
+class Engine;
+
+class Supervisor {
+ public:
+  /// A Supervisor with an io_context and a thread of its own.
+  explicit Supervisor(SupervisorOptions options = {});
+  /// A Supervisor on your io_context; you run it.
+  explicit Supervisor(asio::io_context& io, SupervisorOptions options = {});
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  asio::any_io_executor get_executor() const;
+  const SupervisorOptions& options() const;
+
+  // --- Starting -----------------------------------------------------------
+
+  /// Starts a task. Throws process::SpawnError when it cannot start (a
+  /// missing program, a bad cwd, an unreadable stdin file).
+  TaskPtr run(TaskSpec spec);
+
+  // --- Looking ------------------------------------------------------------
+
+  TaskPtr find(TaskId id) const;
+  std::vector<TaskPtr> tasks() const;
+  /// The task's status if it has finished, else nullopt. Never blocks.
+  std::optional<TaskStatus> poll(const TaskPtr& task) const;
+
+  // --- Waiting (awaitables, on the executor) -------------------------------
+
+  /// The task's final status, or nullopt when `timeout` passed first.
+  asio::awaitable<std::optional<TaskStatus>> async_wait(TaskPtr task, std::optional<Duration> timeout = {},
+                                                        OnTimeout on_timeout = OnTimeout::keep_running);
+  /// The first of `tasks` to finish (an already finished one counts), or
+  /// nullopt when `timeout` passed first.
+  asio::awaitable<std::optional<TaskPtr>> async_wait_any(std::vector<TaskPtr> tasks,
+                                                         std::optional<Duration> timeout = {});
+  /// The tasks that finished by the time all did or `timeout` passed, in the
+  /// order they finished; the rest keep running.
+  asio::awaitable<std::vector<TaskPtr>> async_wait_all(std::vector<TaskPtr> tasks,
+                                                       std::optional<Duration> timeout = {});
+
+  // --- Waiting (blocking, for plain code on other threads) -----------------
+
+  std::optional<TaskStatus> wait(const TaskPtr& task, std::optional<Duration> timeout = {},
+                                 OnTimeout on_timeout = OnTimeout::keep_running);
+  std::optional<TaskPtr> wait_any(const std::vector<TaskPtr>& tasks, std::optional<Duration> timeout = {});
+  std::vector<TaskPtr> wait_all(const std::vector<TaskPtr>& tasks, std::optional<Duration> timeout = {});
+
+  // --- Stopping -------------------------------------------------------------
+
+  /// Starts stopping the task with its ladder (or `ladder`) and returns at
+  /// once. The task ends `killed`.
+  void stop(const TaskPtr& task, std::optional<StopLadder> ladder = {});
+  /// Stops the task and waits until it has ended and been reaped.
+  asio::awaitable<TaskStatus> async_stop(TaskPtr task, std::optional<StopLadder> ladder = {});
+  TaskStatus stop_and_wait(const TaskPtr& task, std::optional<StopLadder> ladder = {});
+  /// Sends one signal to the task's process group (and escaped descendants).
+  /// Returns false when the task has no running process. If the signal ends
+  /// the task, it ends `killed`.
+  bool kill(const TaskPtr& task, int signal);
+
+  // --- Events ---------------------------------------------------------------
+
+  Subscription subscribe(EventCallback callback);
+
+  // --- Cleanup ----------------------------------------------------------------
+
+  /// Stops every task with its ladder and waits until all are reaped. Tasks
+  /// cannot be started afterwards.
+  asio::awaitable<void> async_shutdown();
+  void shutdown();
+
+ private:
+  template <typename T>
+  T block_on(asio::awaitable<T> op) const;
+
+  std::unique_ptr<asio::io_context> own_io_;
+  std::shared_ptr<Engine> engine_;
+  struct OwnThread;
+  std::unique_ptr<OwnThread> thread_;
+};
+
+}  // namespace tend

@@ -1,0 +1,136 @@
+#pragma once
+// A task: one piece of background work the Supervisor owns, its spec, its
+// state and its output. Processes, terminals and in-process coroutines are all
+// Tasks, so one handle type and one set of waits serves them all.
+//
+// A Task is written only by its Supervisor (on the Supervisor's executor) and
+// may be read from any thread: status() returns a consistent snapshot.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tend/core/duration.hpp"
+#include "tend/core/output_log.hpp"
+#include "tend/process/spawn.hpp"
+#include "tend/process/stop_ladder.hpp"
+
+namespace tend {
+
+using TaskId = std::uint64_t;
+using StopLadder = process::StopLadder;
+using Clock = std::chrono::system_clock;
+
+enum class TaskKind { shell, terminal, coroutine };
+
+enum class TaskState {
+  queued,     ///< accepted, not started yet
+  running,
+  succeeded,  ///< exited with code 0
+  failed,     ///< non-zero exit, ended by a signal it was not sent, or could not start
+  timed_out,  ///< stopped by its wall-clock timeout, whatever it exited with
+  killed,     ///< stopped or signalled by request, whatever it exited with
+  lost,       ///< its fate is unknown (e.g. it vanished while no one watched)
+};
+
+std::string_view to_string(TaskKind kind);
+std::string_view to_string(TaskState state);
+std::optional<TaskState> parse_task_state(std::string_view text);
+/// Every state but queued and running is final.
+bool is_final(TaskState state);
+
+enum class Stream { stdout_stream, stderr_stream };
+std::string_view to_string(Stream s);
+
+struct TaskSpec {
+  std::string name;  ///< optional, for people
+  TaskKind kind = TaskKind::shell;
+  /// The program and its arguments (no shell), or...
+  std::vector<std::string> argv;
+  /// ...a shell command line, run as `/bin/sh -c`.
+  std::optional<std::string> shell_command;
+  std::filesystem::path cwd;
+  std::vector<std::pair<std::string, std::string>> env;  ///< set in the child
+  std::vector<std::string> unset_env;                    ///< removed from the child
+  bool inherit_env = true;
+  process::StdinMode stdin_mode = process::StdinMode::null;
+  std::filesystem::path stdin_file;
+  bool merge_stderr = false;
+  /// Wall-clock limit. nullopt: the command policy decides; zero: none.
+  std::optional<Duration> timeout;
+  /// How to stop it. nullopt: the Supervisor's default ladder.
+  std::optional<StopLadder> stop;
+
+  /// A spec that runs `command` with /bin/sh -c.
+  static TaskSpec shell(std::string command);
+  /// A spec that runs argv directly.
+  static TaskSpec exec(std::vector<std::string> argv);
+
+  /// The command as a person would type it (for display and the policy).
+  std::string command_line() const;
+};
+
+/// A snapshot of a task's state.
+struct TaskStatus {
+  TaskId id = 0;
+  std::string name;
+  TaskKind kind = TaskKind::shell;
+  TaskState state = TaskState::queued;
+  std::optional<int> exit_code;  ///< when it exited
+  std::optional<int> signal;     ///< the signal that ended it
+  std::string reason;            ///< why it ended (or what it is doing), in words
+  pid_t pid = 0;
+  std::optional<Clock::time_point> started_at;
+  std::optional<Clock::time_point> ended_at;
+  /// Time from start to end (or to now while running).
+  Duration duration{0};
+
+  bool finished() const { return is_final(state); }
+};
+
+class Task {
+ public:
+  Task(TaskId id, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::Options stderr_log);
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  TaskId id() const { return id_; }
+  const TaskSpec& spec() const { return spec_; }
+  /// The spec's name, or the command line.
+  std::string display_name() const;
+
+  TaskStatus status() const;
+  TaskState state() const;
+  bool finished() const { return is_final(state()); }
+
+  const OutputLog& output(Stream s = Stream::stdout_stream) const {
+    return s == Stream::stdout_stream ? stdout_ : stderr_;
+  }
+  OutputLog& output(Stream s = Stream::stdout_stream) { return s == Stream::stdout_stream ? stdout_ : stderr_; }
+
+ private:
+  friend class TaskControl;
+
+  const TaskId id_;
+  const TaskSpec spec_;
+  OutputLog stdout_;
+  OutputLog stderr_;
+  mutable std::mutex mutex_;
+  TaskStatus status_;
+  std::chrono::steady_clock::time_point started_steady_{};
+  std::chrono::steady_clock::time_point ended_steady_{};
+  std::uint64_t finish_seq_ = 0;  ///< order of finishing within its Supervisor
+};
+
+using TaskPtr = std::shared_ptr<Task>;
+
+}  // namespace tend

@@ -1,0 +1,70 @@
+#pragma once
+// A process referred to by a pidfd instead of a PID.
+//
+// A PID can be reused as soon as its process is reaped; a pidfd cannot. Every
+// signal tend sends to a process it knows goes through a pidfd, and a child is
+// reaped from its pidfd in exactly one place (Pidfd::try_reap), so no second
+// reaper can steal an exit status and no signal can reach a stranger.
+
+#include <sys/types.h>
+
+#include <optional>
+
+#include "tend/process/unique_fd.hpp"
+
+namespace tend::process {
+
+/// How a process ended: exited with a code, or was ended by a signal.
+struct ExitStatus {
+  enum class Kind { exited, signaled };
+  Kind kind = Kind::exited;
+  int code = 0;    ///< exit code when exited, signal number when signaled
+  bool core_dumped = false;
+
+  bool exited() const { return kind == Kind::exited; }
+  bool signaled() const { return kind == Kind::signaled; }
+  bool success() const { return exited() && code == 0; }
+  static ExitStatus from_exit(int c) { return {Kind::exited, c, false}; }
+  static ExitStatus from_signal(int s, bool core = false) { return {Kind::signaled, s, core}; }
+  friend bool operator==(const ExitStatus&, const ExitStatus&) = default;
+};
+
+class Pidfd {
+ public:
+  Pidfd() = default;
+
+  /// Opens a pidfd for `pid` (pidfd_open). Returns nullopt when the process is
+  /// gone (ESRCH); throws std::system_error on other failures.
+  static std::optional<Pidfd> open(pid_t pid);
+
+  pid_t pid() const { return pid_; }
+  int fd() const { return fd_.get(); }
+  explicit operator bool() const { return static_cast<bool>(fd_); }
+
+  /// Sends `sig` to this process. Returns false when it has already exited.
+  bool send_signal(int sig) const;
+
+  /// Sends `sig` to the process group this process leads. Uses
+  /// PIDFD_SIGNAL_PROCESS_GROUP where the kernel has it, else kill(-pgid),
+  /// which is safe while the leader is unreaped (its PID, and so the group
+  /// id, cannot be reused). Returns false when nothing received it.
+  bool send_signal_to_group(int sig) const;
+
+  /// Reaps the process if it has exited (waitid(P_PIDFD, WNOHANG)). Only for a
+  /// child of ours; returns nullopt while it still runs.
+  std::optional<ExitStatus> try_reap();
+
+  /// True once the process has exited (the pidfd polls readable); works for
+  /// any process, child or not.
+  bool has_exited() const;
+
+  /// Takes the descriptor out, e.g. to hand to an event loop.
+  UniqueFd release_fd() { return std::move(fd_); }
+
+ private:
+  Pidfd(pid_t pid, UniqueFd fd) : pid_(pid), fd_(std::move(fd)) {}
+  pid_t pid_ = -1;
+  UniqueFd fd_;
+};
+
+}  // namespace tend::process

@@ -1,0 +1,96 @@
+#pragma once
+// Starting a child: the only place tend calls posix_spawn.
+//
+// Hard parts, and how they are handled:
+// - Errors. glibc's posix_spawn reports exec failures, but a failed chdir and a
+//   missing program both come back as ENOENT. So the cwd is checked, the stdin
+//   file opened and the program looked up (in the *child's* PATH, relative to
+//   the *child's* cwd) before spawning; each failure is a SpawnError that names
+//   what was wrong. `/bin/sh -c` keeps the shell's own 127 for a missing command.
+// - Inheritance. Every descriptor tend opens is O_CLOEXEC and the child also
+//   gets closefrom(3), so no child holds another child's pipe open (the classic
+//   "EOF never comes").
+// - Signals. The child starts with an empty mask and default dispositions,
+//   whatever the host program had blocked or ignored.
+// - Reuse. A pidfd is opened right after the spawn, while the child cannot have
+//   been reaped, so the handle can never point at a recycled PID.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "tend/process/pidfd.hpp"
+#include "tend/process/unique_fd.hpp"
+
+namespace tend::process {
+
+enum class StdinMode { null, pipe, file };
+
+struct SpawnOptions {
+  /// The program and its arguments. argv[0] without a '/' is looked up in the
+  /// child's PATH; with one, it is taken relative to `cwd`. Never a shell.
+  std::vector<std::string> argv;
+  /// When set, run `/bin/sh -c <shell_command>` instead of `argv`.
+  std::optional<std::string> shell_command;
+  /// Working directory of the child; empty means ours.
+  std::filesystem::path cwd;
+  /// Start from our environment (true) or from an empty one.
+  bool inherit_env = true;
+  /// Variables to set (after `unset_env` is applied).
+  std::vector<std::pair<std::string, std::string>> set_env;
+  /// Variables to remove from the inherited environment.
+  std::vector<std::string> unset_env;
+  StdinMode stdin_mode = StdinMode::null;
+  std::filesystem::path stdin_file;  ///< for StdinMode::file
+  /// Send stderr into the stdout pipe (2>&1) instead of a pipe of its own.
+  bool merge_stderr = false;
+};
+
+/// A running child: its pidfd and our ends of its pipes. The child leads its
+/// own process group (pgid == pid).
+struct SpawnedChild {
+  pid_t pid = -1;
+  Pidfd pidfd;
+  UniqueFd stdin_fd;   ///< write end, when StdinMode::pipe
+  UniqueFd stdout_fd;  ///< read end
+  UniqueFd stderr_fd;  ///< read end, unless merge_stderr
+};
+
+class SpawnError : public std::runtime_error {
+ public:
+  enum class Kind {
+    executable_not_found,  ///< no such program (or not in PATH)
+    permission_denied,     ///< the program exists but cannot be executed
+    bad_cwd,               ///< the working directory is missing or not a directory
+    stdin_unreadable,      ///< the stdin file cannot be opened
+    invalid_argument,      ///< an empty argv, a NUL in an argument, ...
+    system,                ///< the system refused (out of processes, fds, memory)
+  };
+  SpawnError(Kind kind, std::string subject, std::error_code ec, const std::string& message)
+      : std::runtime_error(message), kind_(kind), subject_(std::move(subject)), ec_(ec) {}
+
+  Kind kind() const { return kind_; }
+  /// The offending value: the program, the directory or the file.
+  const std::string& subject() const { return subject_; }
+  /// The system's reason, when there is one.
+  std::error_code code() const { return ec_; }
+
+ private:
+  Kind kind_;
+  std::string subject_;
+  std::error_code ec_;
+};
+
+/// Spawns a child in a new process group. Throws SpawnError.
+SpawnedChild spawn(const SpawnOptions& options);
+
+/// The environment `options` gives the child, as "K=V" strings.
+std::vector<std::string> child_environment(const SpawnOptions& options);
+
+}  // namespace tend::process

@@ -1,0 +1,210 @@
+#include "tend/core/output_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+namespace tend {
+
+OutputLog::OutputLog() : OutputLog(Options{}) {}
+
+OutputLog::OutputLog(Options options) : options_(std::move(options)) {
+  options_.ring_capacity = std::max<std::size_t>(options_.ring_capacity, 1);
+  if (!options_.file.empty()) {
+    int fd = ::open(options_.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + options_.file.string());
+    write_fd_.reset(fd);
+    read_fd_.reset(::open(options_.file.c_str(), O_RDONLY | O_CLOEXEC));
+    // Appending to an existing file continues its cursor space.
+    off_t end = ::lseek(fd, 0, SEEK_END);
+    if (end > 0) total_ = static_cast<std::uint64_t>(end);
+  }
+}
+
+void OutputLog::append(std::string_view bytes) {
+  if (bytes.empty()) return;
+  // The file first: it is the durable copy, and written outside the lock so
+  // readers are never held up by the disk.
+  int write_error = 0;
+  if (write_fd_) {
+    std::string_view rest = bytes;
+    while (!rest.empty()) {
+      ssize_t n = ::write(write_fd_.get(), rest.data(), rest.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        write_error = errno;
+        break;
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    // The ring grows as output comes (an idle task costs nothing) and wraps
+    // once it holds `ring_capacity` bytes.
+    const std::size_t cap = options_.ring_capacity;
+    std::string_view keep = bytes.size() > cap ? bytes.substr(bytes.size() - cap) : bytes;
+    if (ring_.size() < cap) {
+      std::size_t grow = std::min(keep.size(), cap - ring_.size());
+      ring_.insert(ring_.end(), keep.data(), keep.data() + grow);
+      keep.remove_prefix(grow);
+      ring_head_ = ring_.size() % cap;
+    }
+    if (!keep.empty()) {
+      std::size_t first = std::min(keep.size(), cap - ring_head_);
+      std::copy_n(keep.data(), first, ring_.data() + ring_head_);
+      std::copy_n(keep.data() + first, keep.size() - first, ring_.data());
+      ring_head_ = (ring_head_ + keep.size()) % cap;
+    }
+    total_ += bytes.size();
+  }
+  if (write_error != 0) {
+    throw std::system_error(write_error, std::generic_category(), "write " + options_.file.string());
+  }
+}
+
+void OutputLog::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+}
+
+std::uint64_t OutputLog::size() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
+bool OutputLog::closed() const {
+  std::lock_guard lock(mutex_);
+  return closed_;
+}
+
+void OutputLog::copy_out_locked(std::uint64_t from, std::size_t n, std::string& out) const {
+  // While growing, the ring is linear and its head is its end (== 0 mod size).
+  const std::size_t cap = ring_.size();
+  if (n == 0 || cap == 0) return;
+  std::size_t back = static_cast<std::size_t>(total_ - from);  // bytes from `from` to the end
+  std::size_t start = (ring_head_ % cap + cap - back) % cap;
+  std::size_t first = std::min(n, cap - start);
+  out.append(ring_.data() + start, first);
+  out.append(ring_.data(), n - first);
+}
+
+OutputRead OutputLog::read(std::uint64_t cursor, std::size_t max_bytes) const {
+  OutputRead result;
+  std::unique_lock lock(mutex_);
+  const std::uint64_t end = total_;
+  if (cursor > end) cursor = end;
+  const std::uint64_t oldest = oldest_in_ring_locked();
+  if (cursor < oldest && read_fd_) {
+    // Older than the ring: the file has it.
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, end - cursor));
+    lock.unlock();
+    result.data.resize(want);
+    std::size_t got = 0;
+    while (got < want) {
+      ssize_t n = ::pread(read_fd_.get(), result.data.data() + got, want - got, static_cast<off_t>(cursor + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    result.data.resize(got);
+    result.next_cursor = cursor + got;
+    lock.lock();
+    result.eof = closed_ && result.next_cursor == total_;
+    return result;
+  }
+  if (cursor < oldest) {
+    result.skipped = oldest - cursor;
+    cursor = oldest;
+  }
+  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, end - cursor));
+  result.data.reserve(n);
+  copy_out_locked(cursor, n, result.data);
+  result.next_cursor = cursor + n;
+  result.eof = closed_ && result.next_cursor == end;
+  return result;
+}
+
+OutputLines OutputLog::read_lines(std::uint64_t cursor, std::size_t max_lines, const std::regex* filter) const {
+  OutputLines result{{}, cursor};
+  std::size_t looked_at = 0;
+  while (looked_at < max_lines) {
+    OutputRead chunk = read(result.next_cursor, 1 << 20);
+    result.skipped += chunk.skipped;
+    std::uint64_t base = result.next_cursor + chunk.skipped;
+    std::string_view data = chunk.data;
+    std::size_t pos = 0;
+    while (looked_at < max_lines) {
+      auto nl = data.find('\n', pos);
+      if (nl == std::string_view::npos) break;
+      std::string_view line = data.substr(pos, nl - pos);
+      if (!filter || std::regex_search(line.begin(), line.end(), *filter)) result.lines.emplace_back(line);
+      ++looked_at;
+      pos = nl + 1;
+    }
+    result.next_cursor = base + pos;
+    if (pos == 0 && chunk.data.size() == (1u << 20)) {
+      // A line longer than a whole chunk: hand it out in pieces rather than stall.
+      std::string_view line = data;
+      if (!filter || std::regex_search(line.begin(), line.end(), *filter)) result.lines.emplace_back(line);
+      ++looked_at;
+      result.next_cursor = base + data.size();
+      continue;
+    }
+    if (chunk.eof) {
+      if (pos < data.size() && looked_at < max_lines) {
+        std::string_view line = data.substr(pos);
+        if (!filter || std::regex_search(line.begin(), line.end(), *filter)) result.lines.emplace_back(line);
+        result.next_cursor = base + data.size();
+      }
+      result.eof = result.next_cursor == base + data.size();
+      break;
+    }
+    if (chunk.data.size() < (1u << 20)) break;  // all that is written so far was looked at
+  }
+  return result;
+}
+
+std::string OutputLog::tail(std::size_t max_bytes) const {
+  std::uint64_t end = size();
+  std::uint64_t from = end > max_bytes ? end - max_bytes : 0;
+  OutputRead r = read(from, max_bytes);
+  return std::move(r.data);
+}
+
+std::vector<std::string> OutputLog::tail_lines(std::size_t n) const {
+  if (n == 0) return {};
+  // Read back in growing windows until enough newlines are in view.
+  std::uint64_t end = size();
+  std::size_t window = 4096;
+  std::string text;
+  while (true) {
+    std::uint64_t from = end > window ? end - window : 0;
+    OutputRead r = read(from, static_cast<std::size_t>(end - from));
+    text = std::move(r.data);
+    std::size_t newlines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    if (newlines > n || from == 0 || r.skipped > 0 || window >= (64u << 20)) {
+      bool whole = from == 0 || r.skipped > 0;
+      std::vector<std::string> lines;
+      std::string_view view = text;
+      if (!view.empty() && view.back() == '\n') view.remove_suffix(1);
+      while (lines.size() < n) {
+        auto nl = view.rfind('\n');
+        if (nl == std::string_view::npos) {
+          if (whole && !view.empty()) lines.emplace_back(view);
+          break;
+        }
+        lines.emplace_back(view.substr(nl + 1));
+        view = view.substr(0, nl);
+      }
+      std::reverse(lines.begin(), lines.end());
+      return lines;
+    }
+    window *= 4;
+  }
+}
+
+}  // namespace tend

@@ -1,0 +1,148 @@
+#include "tend/core/task.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "task_control.hpp"
+
+namespace tend {
+namespace {
+
+constexpr std::array<std::pair<TaskState, std::string_view>, 7> kStates{{
+    {TaskState::queued, "queued"},
+    {TaskState::running, "running"},
+    {TaskState::succeeded, "succeeded"},
+    {TaskState::failed, "failed"},
+    {TaskState::timed_out, "timed_out"},
+    {TaskState::killed, "killed"},
+    {TaskState::lost, "lost"},
+}};
+
+// Quotes an argument for display the way a POSIX shell would read it back.
+std::string shell_quote(const std::string& arg) {
+  if (!arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("@%+=:,./-_").find(c) != std::string_view::npos;
+      })) {
+    return arg;
+  }
+  std::string out = "'";
+  for (char c : arg) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::string_view to_string(TaskKind kind) {
+  switch (kind) {
+    case TaskKind::shell: return "shell";
+    case TaskKind::terminal: return "terminal";
+    case TaskKind::coroutine: return "coroutine";
+  }
+  return "shell";
+}
+
+std::string_view to_string(TaskState state) {
+  for (auto [s, name] : kStates) {
+    if (s == state) return name;
+  }
+  return "lost";
+}
+
+std::optional<TaskState> parse_task_state(std::string_view text) {
+  for (auto [s, name] : kStates) {
+    if (name == text) return s;
+  }
+  return std::nullopt;
+}
+
+bool is_final(TaskState state) { return state != TaskState::queued && state != TaskState::running; }
+
+std::string_view to_string(Stream s) { return s == Stream::stdout_stream ? "stdout" : "stderr"; }
+
+TaskSpec TaskSpec::shell(std::string command) {
+  TaskSpec spec;
+  spec.shell_command = std::move(command);
+  return spec;
+}
+
+TaskSpec TaskSpec::exec(std::vector<std::string> argv) {
+  TaskSpec spec;
+  spec.argv = std::move(argv);
+  return spec;
+}
+
+std::string TaskSpec::command_line() const {
+  if (shell_command) return *shell_command;
+  std::string out;
+  for (const auto& arg : argv) {
+    if (!out.empty()) out += ' ';
+    out += shell_quote(arg);
+  }
+  return out;
+}
+
+Task::Task(TaskId id, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::Options stderr_log)
+    : id_(id), spec_(std::move(spec)), stdout_(std::move(stdout_log)), stderr_(std::move(stderr_log)) {
+  status_.id = id_;
+  status_.name = spec_.name;
+  status_.kind = spec_.kind;
+  status_.state = TaskState::queued;
+  status_.reason = "queued";
+}
+
+std::string Task::display_name() const { return spec_.name.empty() ? spec_.command_line() : spec_.name; }
+
+TaskStatus Task::status() const {
+  std::lock_guard lock(mutex_);
+  TaskStatus s = status_;
+  if (s.state == TaskState::running) {
+    s.duration = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started_steady_);
+  } else if (s.ended_at && s.started_at) {
+    s.duration = std::chrono::duration_cast<Duration>(ended_steady_ - started_steady_);
+  }
+  return s;
+}
+
+TaskState Task::state() const {
+  std::lock_guard lock(mutex_);
+  return status_.state;
+}
+
+void TaskControl::mark_running(Task& task, pid_t pid) {
+  std::lock_guard lock(task.mutex_);
+  task.status_.state = TaskState::running;
+  task.status_.pid = pid;
+  task.status_.reason = "running";
+  task.status_.started_at = Clock::now();
+  task.started_steady_ = std::chrono::steady_clock::now();
+}
+
+void TaskControl::mark_finished(Task& task, TaskState state, std::optional<int> exit_code, std::optional<int> signal,
+                                std::string reason, std::uint64_t finish_seq) {
+  std::lock_guard lock(task.mutex_);
+  task.finish_seq_ = finish_seq;
+  task.status_.state = state;
+  task.status_.exit_code = exit_code;
+  task.status_.signal = signal;
+  task.status_.reason = std::move(reason);
+  task.status_.ended_at = Clock::now();
+  task.ended_steady_ = std::chrono::steady_clock::now();
+  if (!task.status_.started_at) {
+    task.status_.started_at = task.status_.ended_at;
+    task.started_steady_ = task.ended_steady_;
+  }
+}
+
+}  // namespace tend
+
+namespace tend {
+
+std::uint64_t TaskControl::finish_seq(const Task& task) {
+  std::lock_guard lock(task.mutex_);
+  return task.finish_seq_;
+}
+
+}  // namespace tend

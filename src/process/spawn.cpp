@@ -1,0 +1,244 @@
+#include "tend/process/spawn.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "tend/process/orphan_reaper.hpp"
+
+extern char** environ;
+
+namespace tend::process {
+namespace {
+
+std::error_code errno_code(int e) { return {e, std::generic_category()}; }
+
+[[noreturn]] void fail(SpawnError::Kind kind, const std::string& subject, int err, const std::string& what) {
+  std::string message = err != 0 ? fmt::format("{}: {}", what, std::strerror(err)) : what;
+  throw SpawnError(kind, subject, err != 0 ? errno_code(err) : std::error_code{}, message);
+}
+
+// RAII for the posix_spawn attribute objects.
+struct SpawnAttr {
+  posix_spawnattr_t attr;
+  SpawnAttr() { posix_spawnattr_init(&attr); }
+  ~SpawnAttr() { posix_spawnattr_destroy(&attr); }
+};
+struct FileActions {
+  posix_spawn_file_actions_t actions;
+  FileActions() { posix_spawn_file_actions_init(&actions); }
+  ~FileActions() { posix_spawn_file_actions_destroy(&actions); }
+};
+
+void check(int rc, const char* call) {
+  if (rc != 0) fail(SpawnError::Kind::system, call, rc, call);
+}
+
+// Opens the child's working directory, so it can be checked and programs
+// looked up relative to it.
+UniqueFd open_cwd(const std::filesystem::path& cwd) {
+  const char* path = cwd.empty() ? "." : cwd.c_str();
+  int fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    std::string what = e == ENOTDIR ? fmt::format("working directory is not a directory: {}", cwd.string())
+                                    : fmt::format("cannot use working directory {}", cwd.string());
+    fail(SpawnError::Kind::bad_cwd, cwd.string(), e == ENOTDIR ? 0 : e, what);
+  }
+  return UniqueFd(fd);
+}
+
+bool is_executable_file(int dirfd, const std::string& path) {
+  struct stat st {};
+  if (::fstatat(dirfd, path.c_str(), &st, 0) != 0 || !S_ISREG(st.st_mode)) return false;
+  return ::faccessat(dirfd, path.c_str(), X_OK, AT_EACCESS) == 0;
+}
+
+std::string_view env_value(const std::vector<std::string>& env, std::string_view name) {
+  for (const auto& entry : env) {
+    if (entry.size() > name.size() && entry[name.size()] == '=' && entry.compare(0, name.size(), name) == 0) {
+      return std::string_view(entry).substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+// Resolves argv[0] the way execvp would, but in the child's PATH and cwd, so a
+// missing program is an error here rather than an exit code later.
+std::string resolve_program(const std::string& program, int cwd_fd, const std::vector<std::string>& env) {
+  if (program.empty()) fail(SpawnError::Kind::invalid_argument, program, 0, "empty program name");
+  if (program.find('/') != std::string::npos) {
+    struct stat st {};
+    if (::fstatat(cwd_fd, program.c_str(), &st, 0) != 0) {
+      fail(SpawnError::Kind::executable_not_found, program, errno, fmt::format("cannot run {}", program));
+    }
+    if (!S_ISREG(st.st_mode) || ::faccessat(cwd_fd, program.c_str(), X_OK, AT_EACCESS) != 0) {
+      fail(SpawnError::Kind::permission_denied, program, EACCES, fmt::format("cannot run {}", program));
+    }
+    return program;
+  }
+  std::string_view path = env_value(env, "PATH");
+  if (path.empty()) path = "/usr/local/bin:/usr/bin:/bin";
+  bool found_unexecutable = false;
+  while (true) {
+    auto colon = path.find(':');
+    std::string_view dir = path.substr(0, colon);
+    std::string candidate = dir.empty() ? program : fmt::format("{}/{}", dir, program);
+    if (is_executable_file(cwd_fd, candidate)) return candidate;
+    if (::faccessat(cwd_fd, candidate.c_str(), F_OK, 0) == 0) found_unexecutable = true;
+    if (colon == std::string_view::npos) break;
+    path.remove_prefix(colon + 1);
+  }
+  if (found_unexecutable) {
+    fail(SpawnError::Kind::permission_denied, program, EACCES, fmt::format("cannot run {}", program));
+  }
+  fail(SpawnError::Kind::executable_not_found, program, 0,
+       fmt::format("no such program: {} (not found in PATH={})", program, env_value(env, "PATH")));
+}
+
+void check_no_nul(const std::string& s) {
+  if (s.find('\0') != std::string::npos) {
+    fail(SpawnError::Kind::invalid_argument, s, 0, "an argument or variable contains a NUL byte");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> child_environment(const SpawnOptions& options) {
+  std::vector<std::string> env;
+  auto is_removed = [&](std::string_view entry) {
+    auto eq = entry.find('=');
+    std::string_view name = entry.substr(0, eq);
+    for (const auto& u : options.unset_env) if (u == name) return true;
+    for (const auto& [k, v] : options.set_env) if (k == name) return true;
+    return false;
+  };
+  if (options.inherit_env) {
+    for (char** e = environ; e && *e; ++e) {
+      if (!is_removed(*e)) env.emplace_back(*e);
+    }
+  }
+  for (const auto& [k, v] : options.set_env) {
+    bool unset = false;
+    for (const auto& u : options.unset_env) unset = unset || u == k;
+    if (!unset) env.push_back(k + "=" + v);
+  }
+  return env;
+}
+
+SpawnedChild spawn(const SpawnOptions& options) {
+  std::vector<std::string> argv;
+  if (options.shell_command) {
+    argv = {"/bin/sh", "-c", *options.shell_command};
+  } else {
+    argv = options.argv;
+  }
+  if (argv.empty()) fail(SpawnError::Kind::invalid_argument, "", 0, "no program given (empty argv)");
+  for (const auto& a : argv) check_no_nul(a);
+  for (const auto& [k, v] : options.set_env) {
+    check_no_nul(k);
+    check_no_nul(v);
+    if (k.empty() || k.find('=') != std::string::npos) {
+      fail(SpawnError::Kind::invalid_argument, k, 0, fmt::format("invalid environment variable name: \"{}\"", k));
+    }
+  }
+
+  UniqueFd cwd_fd = open_cwd(options.cwd);
+  std::vector<std::string> env = child_environment(options);
+  std::string program = resolve_program(argv[0], cwd_fd.get(), env);
+
+  FileActions fa;
+  UniqueFd stdin_file;
+  Pipe stdin_pipe, stdout_pipe, stderr_pipe;
+  switch (options.stdin_mode) {
+    case StdinMode::null:
+      check(posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0), "addopen");
+      break;
+    case StdinMode::pipe:
+      stdin_pipe = make_pipe();
+      check(posix_spawn_file_actions_adddup2(&fa.actions, stdin_pipe.read_end.get(), 0), "adddup2");
+      break;
+    case StdinMode::file: {
+      int fd = ::openat(cwd_fd.get(), options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        fail(SpawnError::Kind::stdin_unreadable, options.stdin_file.string(), errno,
+             fmt::format("cannot open stdin file {}", options.stdin_file.string()));
+      }
+      stdin_file.reset(fd);
+      check(posix_spawn_file_actions_adddup2(&fa.actions, fd, 0), "adddup2");
+      break;
+    }
+  }
+  stdout_pipe = make_pipe();
+  check(posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 1), "adddup2");
+  if (options.merge_stderr) {
+    check(posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 2), "adddup2");
+  } else {
+    stderr_pipe = make_pipe();
+    check(posix_spawn_file_actions_adddup2(&fa.actions, stderr_pipe.write_end.get(), 2), "adddup2");
+  }
+  if (!options.cwd.empty()) {
+    check(posix_spawn_file_actions_addchdir_np(&fa.actions, options.cwd.c_str()), "addchdir_np");
+  }
+  check(posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3), "addclosefrom_np");
+
+  SpawnAttr sa;
+  sigset_t empty, all;
+  sigemptyset(&empty);
+  sigfillset(&all);
+  check(posix_spawnattr_setsigmask(&sa.attr, &empty), "setsigmask");
+  check(posix_spawnattr_setsigdefault(&sa.attr, &all), "setsigdefault");
+  check(posix_spawnattr_setpgroup(&sa.attr, 0), "setpgroup");
+  check(posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP),
+        "setflags");
+
+  std::vector<char*> argv_ptrs;
+  argv_ptrs.reserve(argv.size() + 1);
+  for (auto& a : argv) argv_ptrs.push_back(a.data());
+  argv_ptrs.push_back(nullptr);
+  std::vector<char*> env_ptrs;
+  env_ptrs.reserve(env.size() + 1);
+  for (auto& e : env) env_ptrs.push_back(e.data());
+  env_ptrs.push_back(nullptr);
+
+  SpawnedChild child;
+  {
+    auto held = SpawnedChildren::lock();
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, program.c_str(), &fa.actions, &sa.attr, argv_ptrs.data(), env_ptrs.data());
+    if (rc != 0) {
+      if (rc == ENOENT) fail(SpawnError::Kind::executable_not_found, argv[0], rc, fmt::format("cannot run {}", argv[0]));
+      if (rc == EACCES || rc == ENOEXEC) {
+        fail(SpawnError::Kind::permission_denied, argv[0], rc, fmt::format("cannot run {}", argv[0]));
+      }
+      fail(SpawnError::Kind::system, argv[0], rc, fmt::format("posix_spawn {}", argv[0]));
+    }
+    SpawnedChildren::add(pid, held);
+    child.pid = pid;
+  }
+  // The child is ours and unreaped, so its PID cannot have been reused yet.
+  try {
+    child.pidfd = std::move(Pidfd::open(child.pid).value());
+  } catch (const std::exception& e) {
+    // Out of descriptors, most likely: a child we cannot watch must not live.
+    ::kill(-child.pid, SIGKILL);
+    ::waitpid(child.pid, nullptr, 0);
+    SpawnedChildren::remove(child.pid);
+    fail(SpawnError::Kind::system, argv[0], 0, fmt::format("cannot watch {}: {}", argv[0], e.what()));
+  }
+  child.stdin_fd = std::move(stdin_pipe.write_end);
+  child.stdout_fd = std::move(stdout_pipe.read_end);
+  child.stderr_fd = std::move(stderr_pipe.read_end);
+  return child;
+}
+
+}  // namespace tend::process

@@ -1,0 +1,31 @@
+#include "tend/core/command_policy.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace tend;
+
+TEST(CommandPolicy, KnownLongRunningCommandsGetNoTimeout) {
+  auto policy = CommandPolicy::standard();
+  for (const char* cmd : {"npm run dev", "python -m http.server 8000", "python3 -m http.server", "uvicorn app:app",
+                          "yarn start", "tail -f /var/log/syslog", "cargo watch -x test", "jest --watch"}) {
+    EXPECT_EQ(policy.classify(cmd), CommandClass::long_running) << cmd;
+    EXPECT_FALSE(policy.defaults_for(cmd).wall) << cmd;
+  }
+}
+
+TEST(CommandPolicy, BuildsGetLongerTimeoutsThanQuickCommands) {
+  auto policy = CommandPolicy::standard();
+  for (const char* cmd : {"make -j8", "cmake --build build", "cargo build --release", "ninja -C build", "npm run build"}) {
+    EXPECT_EQ(policy.classify(cmd), CommandClass::build) << cmd;
+  }
+  EXPECT_EQ(policy.classify("ls -la"), CommandClass::quick);
+  EXPECT_EQ(policy.defaults_for("ls -la").wall, Duration(std::chrono::seconds(120)));
+  EXPECT_GT(*policy.defaults_for("make").idle, *policy.defaults_for("ls").idle);
+}
+
+TEST(CommandPolicy, CustomRulesWin) {
+  auto policy = CommandPolicy::standard();
+  policy.add_rule(R"(^my-server\b)", CommandClass::long_running);
+  EXPECT_EQ(policy.classify("my-server --port 1"), CommandClass::long_running);
+  EXPECT_THROW(policy.add_rule("([", CommandClass::quick), std::regex_error);
+}

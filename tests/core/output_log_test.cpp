@@ -1,0 +1,86 @@
+#include "tend/core/output_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/test_support.hpp"
+
+using namespace tend;
+
+TEST(OutputLog, CursorReadsReturnEachByteOnce) {
+  OutputLog log;
+  log.append("hello ");
+  auto r = log.read(0);
+  EXPECT_EQ(r.data, "hello ");
+  log.append("world");
+  auto r2 = log.read(r.next_cursor);
+  EXPECT_EQ(r2.data, "world");
+  EXPECT_EQ(r2.next_cursor, 11u);
+  EXPECT_FALSE(r2.eof);
+  log.close();
+  EXPECT_TRUE(log.read(r2.next_cursor).eof);
+}
+
+TEST(OutputLog, RingKeepsTheTailAndSaysWhatWasSkipped) {
+  OutputLog log(OutputLog::Options{8, {}});
+  log.append("0123456789");
+  auto r = log.read(0);
+  EXPECT_EQ(r.skipped, 2u);
+  EXPECT_EQ(r.data, "23456789");
+  log.append("ab");
+  EXPECT_EQ(log.read(8).data, "89ab");
+  EXPECT_EQ(log.tail(3), "9ab");
+}
+
+TEST(OutputLog, FileKeepsEverythingTheRingDropped) {
+  test::TempDir dir;
+  OutputLog log(OutputLog::Options{4, dir.path() / "out.log"});
+  std::string all;
+  for (int i = 0; i < 100; ++i) {
+    std::string piece = std::to_string(i) + ",";
+    log.append(piece);
+    all += piece;
+  }
+  EXPECT_EQ(log.read(0, 1 << 20).data, all);
+  EXPECT_EQ(log.read(0).skipped, 0u);
+  EXPECT_EQ(std::filesystem::file_size(dir.path() / "out.log"), all.size());
+  EXPECT_EQ(std::filesystem::status(dir.path() / "out.log").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST(OutputLog, BinaryAndInvalidUtf8PassThrough) {
+  OutputLog log(OutputLog::Options{16, {}});
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  std::string out;
+  std::uint64_t cursor = 0;
+  for (size_t i = 0; i < bytes.size(); i += 7) {
+    log.append(std::string_view(bytes).substr(i, 7));
+    auto r = log.read(cursor);
+    out += r.data;
+    cursor = r.next_cursor;
+  }
+  EXPECT_EQ(out, bytes);
+}
+
+TEST(OutputLog, LineViewWaitsForCompleteLinesAndFilters) {
+  OutputLog log;
+  log.append("alpha\nbeta\ngam");
+  auto lines = log.read_lines(0);
+  EXPECT_EQ(lines.lines, (std::vector<std::string>{"alpha", "beta"}));
+  EXPECT_EQ(lines.next_cursor, 11u);
+  log.append("ma\ndelta");
+  std::regex filter("^(gamma|delta)$");
+  auto more = log.read_lines(lines.next_cursor, SIZE_MAX, &filter);
+  EXPECT_EQ(more.lines, (std::vector<std::string>{"gamma"}));
+  log.close();
+  auto last = log.read_lines(more.next_cursor, SIZE_MAX, &filter);
+  EXPECT_EQ(last.lines, (std::vector<std::string>{"delta"}));
+  EXPECT_TRUE(last.eof);
+}
+
+TEST(OutputLog, TailLines) {
+  OutputLog log;
+  log.append("1\n2\n3\n4");
+  EXPECT_EQ(log.tail_lines(2), (std::vector<std::string>{"3", "4"}));
+  EXPECT_EQ(log.tail_lines(10), (std::vector<std::string>{"1", "2", "3", "4"}));
+}

@@ -1,0 +1,89 @@
+#pragma once
+// Helpers for tests that look at real processes and descriptors.
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tend/process/orphan_reaper.hpp"
+#include "tend/process/process_table.hpp"
+
+namespace tend::test {
+
+/// A fresh directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("tend-test-" + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// A tag unique to one test, to put in a task's environment and count its processes by.
+inline std::string unique_tag() {
+  std::random_device rd;
+  return "TEND_TEST_TAG=" + std::to_string(rd()) + std::to_string(rd());
+}
+
+/// Live processes whose environment holds `entry` ("NAME=VALUE").
+inline std::vector<pid_t> processes_with(const std::string& entry) {
+  std::vector<pid_t> found;
+  for (const auto& p : process::list_processes()) {
+    if (p.state != 'Z' && p.pid != ::getpid() && process::environ_contains(p.pid, entry)) found.push_back(p.pid);
+  }
+  return found;
+}
+
+/// Our open descriptors.
+inline std::vector<int> open_fds() {
+  std::vector<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') fds.push_back(std::atoi(e->d_name));
+  }
+  int own = ::dirfd(dir);
+  ::closedir(dir);
+  std::erase(fds, own);
+  return fds;
+}
+
+/// Our children that are zombies.
+inline int zombie_children() {
+  int zombies = 0;
+  for (pid_t pid : process::list_children()) {
+    auto info = process::read_process_info(pid);
+    if (info && info->state == 'Z') ++zombies;
+  }
+  return zombies;
+}
+
+/// Waits until `done` holds, checking on a short period, up to `limit`. For
+/// conditions no event announces (another process's state in /proc).
+inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+}  // namespace tend::test

@@ -4,6 +4,10 @@
 // Held by shared_ptr: every pending handler and coroutine holds the engine,
 // so a Supervisor destroyed while its io_context still has work queued leaves
 // nothing dangling; once closed, late handlers see `closed_` and return.
+//
+// Files: engine.cpp (starting, looking up, events, finishing), process_tasks.cpp
+// (a process's attempts, output, clocks, input, restarts), stopping.cpp (the
+// ladder, signals, shutdown), waiting.cpp, readiness.cpp, inprocess_tasks.cpp.
 
 #include <array>
 #include <atomic>
@@ -19,9 +23,11 @@
 
 namespace tend {
 
-enum class StopCause { request, timeout, wait_timeout, shutdown };
+enum class StopCause { request, timeout, wait_timeout, stalled, shutdown };
 
 struct ProcessRuntime;
+struct ProcessAttempt;
+struct InProcessRuntime;
 
 class Engine : public std::enable_shared_from_this<Engine> {
  public:
@@ -36,18 +42,30 @@ class Engine : public std::enable_shared_from_this<Engine> {
   bool on_executor_thread() const;
 
   TaskPtr run(TaskSpec spec);
+  TaskPtr spawn_coroutine(std::string name, CoroutineBody body, std::optional<Duration> timeout);
+  TaskPtr spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout);
   TaskPtr find(TaskId id) const;
   std::vector<TaskPtr> tasks() const;
 
   asio::awaitable<std::optional<TaskStatus>> wait(TaskPtr task, std::optional<Duration> timeout, OnTimeout on_timeout);
   asio::awaitable<std::optional<TaskPtr>> wait_any(std::vector<TaskPtr> tasks, std::optional<Duration> timeout);
   asio::awaitable<std::vector<TaskPtr>> wait_all(std::vector<TaskPtr> tasks, std::optional<Duration> timeout);
+  asio::awaitable<void> wait_ready(TaskPtr task, Duration timeout);
 
   void stop(const TaskPtr& task, std::optional<StopLadder> ladder, StopCause cause);
   asio::awaitable<TaskStatus> stop_and_wait(TaskPtr task, std::optional<StopLadder> ladder, StopCause cause);
   bool kill(const TaskPtr& task, int signal);
+  bool pause(const TaskPtr& task);
+  bool resume(const TaskPtr& task);
+  void send(const TaskPtr& task, std::string bytes);
+  void close_input(const TaskPtr& task);
+  void resize(const TaskPtr& task, unsigned short rows, unsigned short cols);
+  void record_activity(const TaskPtr& task);
 
   Subscription subscribe(EventCallback callback);
+  /// Delivers an event to every subscriber (on the executor).
+  void emit(const Event& event);
+  bool has_subscribers() const { return subscriber_count_.load(std::memory_order_relaxed) > 0; }
 
   /// Stops everything with the ladders and waits for all of it, cleanup included.
   asio::awaitable<void> shutdown();
@@ -55,28 +73,42 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void close_now();
 
  private:
+  friend class TaskContext;
   using RuntimePtr = std::shared_ptr<ProcessRuntime>;
+  using AttemptPtr = std::shared_ptr<ProcessAttempt>;
 
-  void watch_exit(const RuntimePtr& rt);
-  void on_exit(const RuntimePtr& rt);
-  void watch_stream(const RuntimePtr& rt, Stream stream);
-  void on_readable(const RuntimePtr& rt, Stream stream);
-  void on_stream_closed(const RuntimePtr& rt);
-  void arm_timeout(const RuntimePtr& rt, Duration timeout);
-  void finalize(const RuntimePtr& rt);
+  // process_tasks.cpp
+  void start_attempt(const RuntimePtr& rt);
+  void watch_exit(const RuntimePtr& rt, const AttemptPtr& at);
+  void on_exit(const RuntimePtr& rt, const AttemptPtr& at);
+  void watch_stream(const RuntimePtr& rt, const AttemptPtr& at, Stream stream);
+  void on_readable(const RuntimePtr& rt, const AttemptPtr& at, Stream stream);
+  void on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes);
+  void on_stream_closed(const RuntimePtr& rt, const AttemptPtr& at);
+  void end_attempt(const RuntimePtr& rt, const AttemptPtr& at);
+  bool should_restart(const RuntimePtr& rt, const process::ExitStatus& exit);
+  void finalize(const RuntimePtr& rt, const AttemptPtr& at);
+  void arm_timeout(const RuntimePtr& rt);
+  void arm_idle(const RuntimePtr& rt);
+  void flush_input(const RuntimePtr& rt);
+  void release_attempt(const RuntimePtr& rt, const AttemptPtr& at);
   void release_if_done(const RuntimePtr& rt);
-  bool leftovers_exist(const RuntimePtr& rt) const;
-  std::string marker_for(TaskId id) const;
+  bool leftovers_exist(const RuntimePtr& rt, const AttemptPtr& at) const;
   std::string scan_marker(const RuntimePtr& rt) const;
 
-  /// Climbs the ladder against the task's process group and every process
-  /// that belongs to it, until all are gone.
-  asio::awaitable<void> stop_processes(RuntimePtr rt, StopLadder ladder);
-  asio::awaitable<void> run_cleanup(RuntimePtr rt, StopLadder ladder);
+  // stopping.cpp
+  asio::awaitable<void> stop_processes(RuntimePtr rt, AttemptPtr at, StopLadder ladder);
+  void signal_members(const RuntimePtr& rt, const AttemptPtr& at, int signal);
 
+  // engine.cpp
+  TaskPtr register_task(TaskSpec spec);
+  /// Sets a task's final state and tells waiters and subscribers.
+  void complete(const TaskPtr& task, TaskState state, std::optional<int> exit_code, std::optional<int> signal,
+                std::string reason);
   void wake_waiters(TaskId id);
-  void emit(const Event& event);
-  bool has_subscribers() const { return subscriber_count_.load(std::memory_order_relaxed) > 0; }
+  void wake_idle_waiters();
+  bool idle() const { return runtimes_.empty() && in_process_.empty(); }
+  std::string marker_for(TaskId id) const;
 
   asio::any_io_executor executor_;
   SupervisorOptions options_;
@@ -90,8 +122,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
 
   // Executor-only state.
   std::unordered_map<TaskId, RuntimePtr> runtimes_;
+  std::unordered_map<TaskId, std::shared_ptr<InProcessRuntime>> in_process_;
   std::unordered_map<TaskId, std::vector<asio::steady_timer*>> waiters_;
-  std::vector<asio::steady_timer*> idle_waiters_;  ///< woken when no runtime is left
+  std::vector<asio::steady_timer*> idle_waiters_;  ///< woken when nothing is left
   std::array<char, 64 * 1024> read_buffer_{};
 
   std::mutex subscribers_mutex_;

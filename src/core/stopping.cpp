@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine.hpp"
+#include "inprocess_runtime.hpp"
 #include "process_runtime.hpp"
 #include "task_control.hpp"
 #include "tend/process/orphan_reaper.hpp"
@@ -30,27 +31,52 @@ std::vector<process::Pidfd> pin_members(const std::vector<pid_t>& pids, pid_t pg
     if (!info || info->state == 'Z') continue;
     if (info->pgid != pgid && !process::environ_contains(pid, marker)) {
       // A descendant with a scrubbed environment: accept it if its parent is pinned.
-      bool parent_known = false;
+      bool parent_known = info->ppid == pgid;
       for (const auto& p : pinned) parent_known = parent_known || p.pid() == info->ppid;
-      if (!parent_known && info->ppid != pgid) continue;
+      if (!parent_known) continue;
     }
     pinned.push_back(std::move(*fd));
   }
   return pinned;
 }
 
+bool in_group(pid_t pid, pid_t pgid) {
+  auto info = process::read_process_info(pid);
+  return info && info->pgid == pgid;
+}
+
 }  // namespace
 
+void Engine::signal_members(const RuntimePtr& rt, const AttemptPtr& at, int signal) {
+  const bool leader_alive = !at->exit;
+  if (leader_alive) at->pidfd.send_signal_to_group(signal);
+  for (auto& m : pin_members(process::find_task_processes(at->pgid, scan_marker(rt)), at->pgid, rt->marker)) {
+    // Group members already got it through the group.
+    if (m.pid() == at->pgid || (leader_alive && in_group(m.pid(), at->pgid))) continue;
+    m.send_signal(signal);
+  }
+}
+
 void Engine::stop(const TaskPtr& task, std::optional<StopLadder> ladder, StopCause cause) {
+  if (auto ip = in_process_.find(task->id()); ip != in_process_.end()) {
+    ip->second->cancel(cause);
+    return;
+  }
   auto it = runtimes_.find(task->id());
   if (it == runtimes_.end()) return;
   RuntimePtr rt = it->second;
-  if (rt->exit) return;  // already gone; leftovers have their own cleanup
+  if (rt->finalized) return;
   if (!rt->stop_cause) rt->stop_cause = cause;
-  if (rt->stopping) return;
-  rt->stopping = true;
-  asio::co_spawn(executor_, stop_processes(rt, ladder.value_or(rt->ladder)),
-                 [self = shared_from_this(), rt](std::exception_ptr error) {
+  if (rt->restart_pending) {
+    // Between attempts: nothing runs, so the stop is immediate.
+    rt->restart_timer.cancel();
+    return finalize(rt, rt->current);
+  }
+  AttemptPtr at = rt->current;
+  if (!at || at->exit || at->stopping) return;  // gone already, or a ladder is climbing
+  at->stopping = true;
+  asio::co_spawn(executor_, stop_processes(rt, at, ladder.value_or(rt->ladder)),
+                 [self = shared_from_this(), rt, at](std::exception_ptr error) {
                    if (error) {
                      try {
                        std::rethrow_exception(error);
@@ -58,27 +84,29 @@ void Engine::stop(const TaskPtr& task, std::optional<StopLadder> ladder, StopCau
                        spdlog::error("tend: task {}: stopping failed: {}", rt->task->id(), e.what());
                      }
                    }
-                   rt->stopping = false;
-                   self->release_if_done(rt);
+                   at->stopping = false;
+                   self->release_attempt(rt, at);
                  });
 }
 
-asio::awaitable<void> Engine::stop_processes(RuntimePtr rt, StopLadder ladder) {
+asio::awaitable<void> Engine::stop_processes(RuntimePtr rt, AttemptPtr at, StopLadder ladder) {
   auto self = shared_from_this();
   for (const auto& step : ladder.steps) {
     if (closed_) co_return;
-    const bool leader_alive = !rt->exit;
+    const bool leader_alive = !at->exit;
     bool anyone = false;
-    if (leader_alive) anyone = rt->pidfd.send_signal_to_group(step.signal);
+    if (leader_alive) anyone = at->pidfd.send_signal_to_group(step.signal);
     // Everything that belongs to the task, including escapees outside the group.
-    std::vector<pid_t> pids = process::find_task_processes(rt->pgid, scan_marker(rt));
-    std::vector<process::Pidfd> members = pin_members(pids, rt->pgid, rt->marker);
+    std::vector<process::Pidfd> members =
+        pin_members(process::find_task_processes(at->pgid, scan_marker(rt)), at->pgid, rt->marker);
     for (auto& m : members) {
-      if (m.pid() == rt->pgid) continue;  // the leader: signalled with its group
-      auto info = process::read_process_info(m.pid());
-      // Group members already got the signal through the group.
-      if (leader_alive && info && info->pgid == rt->pgid) continue;
+      if (m.pid() == at->pgid || (leader_alive && in_group(m.pid(), at->pgid))) continue;
       anyone = m.send_signal(step.signal) || anyone;
+    }
+    // A stopped (paused) process only acts on its signal once continued.
+    if (rt->paused && step.signal != SIGKILL) {
+      if (leader_alive) at->pidfd.send_signal_to_group(SIGCONT);
+      for (auto& m : members) m.send_signal(SIGCONT);
     }
     if (!anyone && !leader_alive && members.empty()) co_return;
 
@@ -94,7 +122,7 @@ asio::awaitable<void> Engine::stop_processes(RuntimePtr rt, StopLadder ladder) {
     auto gate = std::make_shared<Gate>(executor_);
     std::vector<std::unique_ptr<asio::posix::stream_descriptor>> watches;
     for (auto& m : members) {
-      if (m.pid() == rt->pgid || m.has_exited()) continue;
+      if (m.pid() == at->pgid || m.has_exited()) continue;
       auto watch = std::make_unique<asio::posix::stream_descriptor>(executor_, m.fd());
       ++gate->remaining;
       watch->async_wait(asio::posix::descriptor_base::wait_read, [gate](boost::system::error_code ec) {
@@ -102,9 +130,9 @@ asio::awaitable<void> Engine::stop_processes(RuntimePtr rt, StopLadder ladder) {
       });
       watches.push_back(std::move(watch));
     }
-    if (!rt->exit) {
+    if (!at->exit) {
       ++gate->remaining;
-      rt->on_leader_exit.push_back([gate] { gate->arrive(); });
+      at->on_leader_exit.push_back([gate] { gate->arrive(); });
     }
     if (gate->remaining > 0) {
       gate->timer.expires_after(step.wait);
@@ -114,9 +142,9 @@ asio::awaitable<void> Engine::stop_processes(RuntimePtr rt, StopLadder ladder) {
       watch->cancel();
       watch->release();  // the Pidfd owns the descriptor
     }
-    if (rt->exit && gate->remaining == 0) {
-      // Everyone we knew of is gone; one more look for stragglers next step.
-      if (process::find_task_processes(rt->pgid, scan_marker(rt)).empty()) co_return;
+    if (at->exit && gate->remaining == 0 &&
+        process::find_task_processes(at->pgid, scan_marker(rt)).empty()) {
+      co_return;  // everyone is gone
     }
   }
 }
@@ -130,92 +158,101 @@ asio::awaitable<TaskStatus> Engine::stop_and_wait(TaskPtr task, std::optional<St
 
 bool Engine::kill(const TaskPtr& task, int signal) {
   auto it = runtimes_.find(task->id());
-  if (it == runtimes_.end() || it->second->exit) return false;
+  if (it == runtimes_.end() || it->second->finalized || !it->second->current || it->second->current->exit) {
+    return false;
+  }
   RuntimePtr rt = it->second;
   rt->requested_signal = signal;
-  bool sent = rt->pidfd.send_signal_to_group(signal);
-  // Escapees outside the group get it too.
-  auto members = pin_members(process::find_task_processes(rt->pgid, scan_marker(rt)), rt->pgid, rt->marker);
-  for (auto& m : members) {
-    auto info = process::read_process_info(m.pid());
-    if (info && info->pgid != rt->pgid) sent = m.send_signal(signal) || sent;
-  }
-  return sent;
+  signal_members(rt, rt->current, signal);
+  return true;
 }
 
 asio::awaitable<void> Engine::shutdown() {
   auto self = shared_from_this();
-  std::vector<RuntimePtr> live;
-  for (const auto& [id, rt] : runtimes_) live.push_back(rt);
-  for (const auto& rt : live) stop(rt->task, std::nullopt, StopCause::shutdown);
-  if (!runtimes_.empty()) {
-    asio::steady_timer idle(executor_, asio::steady_timer::time_point::max());
-    idle_waiters_.push_back(&idle);
-    co_await idle.async_wait(asio::as_tuple(asio::use_awaitable));
-    std::erase(idle_waiters_, &idle);
+  std::vector<TaskPtr> live;
+  for (const auto& [id, rt] : runtimes_) live.push_back(rt->task);
+  for (const auto& [id, ip] : in_process_) live.push_back(ip->task);
+  for (const auto& task : live) stop(task, std::nullopt, StopCause::shutdown);
+  if (!idle()) {
+    asio::steady_timer idle_timer(executor_, asio::steady_timer::time_point::max());
+    idle_waiters_.push_back(&idle_timer);
+    co_await idle_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::erase(idle_waiters_, &idle_timer);
   }
   closed_ = true;
   child_signals_.reset();
 }
 
 void Engine::close_now() {
-  if (closed_ && runtimes_.empty()) return;
+  if (closed_ && idle()) return;
   closed_ = true;
   std::vector<RuntimePtr> live;
   for (const auto& [id, rt] : runtimes_) live.push_back(rt);
   std::vector<process::Pidfd*> leaders;
-  std::vector<RuntimePtr> leader_rts;
+  std::vector<AttemptPtr> leader_attempts;
   std::vector<process::Pidfd> escaped;
   for (const auto& rt : live) {
-    if (!rt->exit) {
-      leaders.push_back(&rt->pidfd);
-      leader_rts.push_back(rt);
-    }
-    for (auto& m : pin_members(process::find_task_processes(rt->pgid, rt->marker), rt->pgid, rt->marker)) {
-      auto info = process::read_process_info(m.pid());
-      if (info && info->pgid != rt->pgid) escaped.push_back(std::move(m));
+    for (const auto& at : rt->live_attempts) {
+      if (!at->exit) {
+        leaders.push_back(&at->pidfd);
+        leader_attempts.push_back(at);
+      }
+      for (auto& m : pin_members(process::find_task_processes(at->pgid, rt->marker), at->pgid, rt->marker)) {
+        if (!in_group(m.pid(), at->pgid)) escaped.push_back(std::move(m));
+      }
     }
   }
   std::vector<process::Pidfd*> escaped_ptrs;
   for (auto& e : escaped) escaped_ptrs.push_back(&e);
-  StopLadder ladder = options_.stop_ladder;
-  auto statuses = process::stop_groups_blocking(leaders, escaped_ptrs, ladder);
-  for (std::size_t i = 0; i < leader_rts.size(); ++i) {
-    if (statuses[i]) leader_rts[i]->exit = statuses[i];
+  auto statuses = process::stop_groups_blocking(leaders, escaped_ptrs, options_.stop_ladder);
+  for (std::size_t i = 0; i < leader_attempts.size(); ++i) {
+    if (statuses[i]) leader_attempts[i]->exit = statuses[i];
   }
   for (const auto& rt : live) {
     if (!rt->stop_cause) rt->stop_cause = StopCause::shutdown;
-    // Take what output is left, then close everything.
-    for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
-      auto& d = s == Stream::stdout_stream ? rt->out : rt->err;
-      if (!d.is_open()) continue;
-      while (true) {
-        ssize_t n = ::read(d.native_handle(), read_buffer_.data(), read_buffer_.size());
-        if (n <= 0) break;
-        try {
-          rt->task->output(s).append(std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
-        } catch (const std::exception&) {
+    for (const auto& at : rt->live_attempts) {
+      // Take what output is left, then close everything.
+      for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
+        auto& d = s == Stream::stdout_stream ? at->out : at->err;
+        if (!d.is_open()) continue;
+        while (true) {
+          ssize_t n = ::read(d.native_handle(), read_buffer_.data(), read_buffer_.size());
+          if (n <= 0) break;
+          try {
+            rt->task->output(s).append(std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
+          } catch (const std::exception&) {
+          }
         }
+        boost::system::error_code ignored;
+        d.close(ignored);
       }
-      rt->task->output(s).close();
-      boost::system::error_code ignored;
-      d.close(ignored);
+      at->open_streams = 0;
+      at->drain_timer.cancel();
+      if (at->exit_watch.is_open()) at->exit_watch.release();
     }
-    rt->open_streams = 0;
     rt->timeout_timer.cancel();
-    rt->drain_timer.cancel();
-    if (rt->exit_watch.is_open()) rt->exit_watch.release();
-    if (!rt->finalized) {
-      if (!rt->exit) {
-        rt->finalized = true;
-        TaskControl::mark_finished(*rt->task, TaskState::lost, std::nullopt, std::nullopt,
-                                   "outlived SIGKILL at shutdown; left unreaped", ++finish_seq_);
-      } else {
-        finalize(rt);
-      }
+    rt->idle_timer.cancel();
+    rt->restart_timer.cancel();
+    boost::system::error_code ignored;
+    rt->input.close(ignored);
+    if (rt->finalized) continue;
+    if (rt->current && rt->current->exit) {
+      finalize(rt, rt->current);
+    } else {
+      rt->finalized = true;
+      complete(rt->task, TaskState::lost, std::nullopt, std::nullopt, "outlived SIGKILL at shutdown; left unreaped");
     }
   }
   runtimes_.clear();
+  // In-process tasks: ask them to stop; a thread is joined by its runtime.
+  auto in_process = std::move(in_process_);
+  in_process_.clear();
+  for (auto& [id, ip] : in_process) {
+    ip->abandon(*this);
+    if (!ip->task->finished()) {
+      complete(ip->task, TaskState::cancelled, std::nullopt, std::nullopt, "cancelled at shutdown");
+    }
+  }
   for (auto& [id, timers] : waiters_) {
     for (auto* t : timers) t->cancel();
   }

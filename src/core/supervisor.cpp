@@ -119,6 +119,44 @@ bool Supervisor::kill(const TaskPtr& task, int signal) {
   return on_executor(*engine_, [&] { return engine_->kill(task, signal); });
 }
 
+TaskPtr Supervisor::spawn(std::string name, CoroutineBody body, std::optional<Duration> timeout) {
+  return on_executor(*engine_, [&] { return engine_->spawn_coroutine(std::move(name), std::move(body), timeout); });
+}
+
+TaskPtr Supervisor::spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout) {
+  return on_executor(*engine_, [&] { return engine_->spawn_thread(std::move(name), std::move(body), timeout); });
+}
+
+bool Supervisor::pause(const TaskPtr& task) {
+  return on_executor(*engine_, [&] { return engine_->pause(task); });
+}
+
+bool Supervisor::resume(const TaskPtr& task) {
+  return on_executor(*engine_, [&] { return engine_->resume(task); });
+}
+
+void Supervisor::send(const TaskPtr& task, std::string bytes) {
+  on_executor(*engine_, [&] { engine_->send(task, std::move(bytes)); });
+}
+
+void Supervisor::close_input(const TaskPtr& task) {
+  on_executor(*engine_, [&] { engine_->close_input(task); });
+}
+
+void Supervisor::resize(const TaskPtr& task, unsigned short rows, unsigned short cols) {
+  on_executor(*engine_, [&] { engine_->resize(task, rows, cols); });
+}
+
+void Supervisor::record_activity(const TaskPtr& task) {
+  on_executor(*engine_, [&] { engine_->record_activity(task); });
+}
+
+asio::awaitable<void> Supervisor::async_wait_ready(TaskPtr task, Duration timeout) {
+  return engine_->wait_ready(std::move(task), timeout);
+}
+
+void Supervisor::wait_ready(const TaskPtr& task, Duration timeout) { block_on(engine_->wait_ready(task, timeout)); }
+
 Subscription Supervisor::subscribe(EventCallback callback) { return engine_->subscribe(std::move(callback)); }
 
 asio::awaitable<void> Supervisor::async_shutdown() { return engine_->shutdown(); }

@@ -8,13 +8,15 @@
 namespace tend {
 namespace {
 
-constexpr std::array<std::pair<TaskState, std::string_view>, 7> kStates{{
+constexpr std::array<std::pair<TaskState, std::string_view>, 9> kStates{{
     {TaskState::queued, "queued"},
     {TaskState::running, "running"},
     {TaskState::succeeded, "succeeded"},
     {TaskState::failed, "failed"},
     {TaskState::timed_out, "timed_out"},
     {TaskState::killed, "killed"},
+    {TaskState::stalled, "stalled"},
+    {TaskState::cancelled, "cancelled"},
     {TaskState::lost, "lost"},
 }};
 
@@ -68,6 +70,31 @@ TaskSpec TaskSpec::shell(std::string command) {
   return spec;
 }
 
+TaskSpec TaskSpec::terminal_shell(std::string command) {
+  TaskSpec spec;
+  spec.kind = TaskKind::terminal;
+  spec.shell_command = std::move(command);
+  return spec;
+}
+
+std::string_view to_string(IdlePolicy p) { return p == IdlePolicy::warn ? "warn" : "stop"; }
+
+std::string_view to_string(RestartPolicy p) {
+  switch (p) {
+    case RestartPolicy::no: return "no";
+    case RestartPolicy::on_failure: return "on-failure";
+    case RestartPolicy::always: return "always";
+  }
+  return "no";
+}
+
+std::optional<RestartPolicy> parse_restart_policy(std::string_view text) {
+  for (auto p : {RestartPolicy::no, RestartPolicy::on_failure, RestartPolicy::always}) {
+    if (text == to_string(p)) return p;
+  }
+  return std::nullopt;
+}
+
 TaskSpec TaskSpec::exec(std::vector<std::string> argv) {
   TaskSpec spec;
   spec.argv = std::move(argv);
@@ -116,8 +143,21 @@ void TaskControl::mark_running(Task& task, pid_t pid) {
   task.status_.state = TaskState::running;
   task.status_.pid = pid;
   task.status_.reason = "running";
-  task.status_.started_at = Clock::now();
-  task.started_steady_ = std::chrono::steady_clock::now();
+  task.status_.attempts += 1;
+  if (!task.status_.started_at) {
+    task.status_.started_at = Clock::now();
+    task.started_steady_ = std::chrono::steady_clock::now();
+  }
+}
+
+void TaskControl::add_attempt(Task& task, Task::Attempt attempt) {
+  std::lock_guard lock(task.mutex_);
+  task.history_.push_back(std::move(attempt));
+}
+
+std::vector<Task::Attempt> Task::history() const {
+  std::lock_guard lock(mutex_);
+  return history_;
 }
 
 void TaskControl::mark_finished(Task& task, TaskState state, std::optional<int> exit_code, std::optional<int> signal,

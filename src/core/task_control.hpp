@@ -11,6 +11,13 @@ class TaskControl {
   static void mark_finished(Task& task, TaskState state, std::optional<int> exit_code, std::optional<int> signal,
                             std::string reason, std::uint64_t finish_seq);
   static std::uint64_t finish_seq(const Task& task);
+  /// Updates the live parts of the status (paused, ready, stalled, reason...).
+  template <typename Fn>
+  static void update(Task& task, Fn fn) {
+    std::lock_guard lock(task.mutex_);
+    fn(task.status_);
+  }
+  static void add_attempt(Task& task, Task::Attempt attempt);
 };
 
 }  // namespace tend

@@ -9,45 +9,11 @@
 #include <algorithm>
 
 #include "engine.hpp"
-#include "process_runtime.hpp"
 #include "task_control.hpp"
+#include "waiter.hpp"
 
 namespace tend {
 namespace {
-
-// Registers a timer as a waiter on tasks; unregisters when destroyed.
-class WaiterRegistration {
- public:
-  WaiterRegistration(std::unordered_map<TaskId, std::vector<asio::steady_timer*>>& waiters,
-                     const std::vector<TaskPtr>& tasks, asio::steady_timer* timer)
-      : waiters_(waiters), timer_(timer) {
-    for (const auto& t : tasks) {
-      if (t->finished()) continue;
-      waiters_[t->id()].push_back(timer_);
-      ids_.push_back(t->id());
-    }
-  }
-  ~WaiterRegistration() {
-    for (TaskId id : ids_) {
-      auto it = waiters_.find(id);
-      if (it == waiters_.end()) continue;
-      std::erase(it->second, timer_);
-      if (it->second.empty()) waiters_.erase(it);
-    }
-  }
-  WaiterRegistration(const WaiterRegistration&) = delete;
-  WaiterRegistration& operator=(const WaiterRegistration&) = delete;
-
- private:
-  std::unordered_map<TaskId, std::vector<asio::steady_timer*>>& waiters_;
-  asio::steady_timer* timer_;
-  std::vector<TaskId> ids_;
-};
-
-asio::steady_timer::time_point deadline_after(std::optional<Duration> timeout) {
-  if (!timeout) return asio::steady_timer::time_point::max();
-  return asio::steady_timer::clock_type::now() + *timeout;
-}
 
 bool any_finished(const std::vector<TaskPtr>& tasks) {
   return std::any_of(tasks.begin(), tasks.end(), [](const TaskPtr& t) { return t->finished(); });
@@ -59,18 +25,36 @@ bool all_finished(const std::vector<TaskPtr>& tasks) {
 
 }  // namespace
 
+asio::steady_timer::time_point deadline_after(std::optional<Duration> timeout) {
+  if (!timeout) return asio::steady_timer::time_point::max();
+  return asio::steady_timer::clock_type::now() + *timeout;
+}
+
+asio::awaitable<WakeReason> wait_until(std::unordered_map<TaskId, std::vector<asio::steady_timer*>>& waiters,
+                                       const std::vector<TaskPtr>& tasks, asio::steady_timer& timer,
+                                       asio::steady_timer::time_point deadline) {
+  timer.expires_at(deadline);
+  WaiterRegistration registration(waiters, tasks, &timer);
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!ec) co_return WakeReason::deadline;
+  auto state = co_await asio::this_coro::cancellation_state;
+  if (state.cancelled() != asio::cancellation_type::none) co_return WakeReason::cancelled;
+  co_return WakeReason::woken;
+}
+
 asio::awaitable<std::optional<TaskStatus>> Engine::wait(TaskPtr task, std::optional<Duration> timeout,
                                                         OnTimeout on_timeout) {
   auto self = shared_from_this();
-  bool expired = false;
-  if (!task->finished()) {
-    asio::steady_timer timer(executor_, deadline_after(timeout));
-    WaiterRegistration registration(waiters_, {task}, &timer);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    expired = !ec;
+  auto deadline = deadline_after(timeout);
+  asio::steady_timer timer(executor_);
+  // Named, not a braced list: g++ 12 cannot keep an initializer_list across co_await.
+  const std::vector<TaskPtr> just_task{task};
+  WakeReason why = WakeReason::woken;
+  while (!task->finished() && why == WakeReason::woken && !closed_) {
+    why = co_await wait_until(waiters_, just_task, timer, deadline);
   }
   if (task->finished()) co_return task->status();
-  if (expired && on_timeout == OnTimeout::stop) {
+  if (why == WakeReason::deadline && on_timeout == OnTimeout::stop) {
     co_return co_await stop_and_wait(task, std::nullopt, StopCause::wait_timeout);
   }
   co_return std::nullopt;
@@ -79,10 +63,11 @@ asio::awaitable<std::optional<TaskStatus>> Engine::wait(TaskPtr task, std::optio
 asio::awaitable<std::optional<TaskPtr>> Engine::wait_any(std::vector<TaskPtr> tasks, std::optional<Duration> timeout) {
   auto self = shared_from_this();
   if (tasks.empty()) co_return std::nullopt;
-  if (!any_finished(tasks)) {
-    asio::steady_timer timer(executor_, deadline_after(timeout));
-    WaiterRegistration registration(waiters_, tasks, &timer);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  auto deadline = deadline_after(timeout);
+  asio::steady_timer timer(executor_);
+  WakeReason why = WakeReason::woken;
+  while (!any_finished(tasks) && why == WakeReason::woken && !closed_) {
+    why = co_await wait_until(waiters_, tasks, timer, deadline);
   }
   // The earliest to finish, even if several did before we woke.
   TaskPtr first;
@@ -99,14 +84,10 @@ asio::awaitable<std::optional<TaskPtr>> Engine::wait_any(std::vector<TaskPtr> ta
 asio::awaitable<std::vector<TaskPtr>> Engine::wait_all(std::vector<TaskPtr> tasks, std::optional<Duration> timeout) {
   auto self = shared_from_this();
   auto deadline = deadline_after(timeout);
-  while (!all_finished(tasks)) {
-    asio::steady_timer timer(executor_, deadline);
-    WaiterRegistration registration(waiters_, tasks, &timer);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (!ec) break;  // the deadline passed
-    auto state = co_await asio::this_coro::cancellation_state;
-    if (state.cancelled() != asio::cancellation_type::none) break;  // the caller gave up
-    if (closed_) break;
+  asio::steady_timer timer(executor_);
+  WakeReason why = WakeReason::woken;
+  while (!all_finished(tasks) && why == WakeReason::woken && !closed_) {
+    why = co_await wait_until(waiters_, tasks, timer, deadline);
   }
   std::vector<TaskPtr> done;
   for (const auto& t : tasks) {

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -111,7 +113,34 @@ void check_no_nul(const std::string& s) {
   }
 }
 
+// Opens a PTY pair and adds the actions that make the slave the child's
+// controlling terminal and stdio. No fork needed: with POSIX_SPAWN_SETSID the
+// child is a session leader when the open action runs.
+UniqueFd open_terminal(const TerminalOptions& terminal, FileActions& fa) {
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) fail(SpawnError::Kind::system, "/dev/ptmx", errno, "posix_openpt");
+  if (::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0) {
+    fail(SpawnError::Kind::system, "/dev/ptmx", errno, "grantpt/unlockpt");
+  }
+  char name[128];
+  if (::ptsname_r(master.get(), name, sizeof name) != 0) fail(SpawnError::Kind::system, "/dev/ptmx", errno, "ptsname");
+  set_window_size(master.get(), terminal.rows, terminal.cols);
+  check(posix_spawn_file_actions_addopen(&fa.actions, 0, name, O_RDWR, 0), "addopen");
+  check(posix_spawn_file_actions_adddup2(&fa.actions, 0, 1), "adddup2");
+  check(posix_spawn_file_actions_adddup2(&fa.actions, 0, 2), "adddup2");
+  return master;
+}
+
 }  // namespace
+
+void set_window_size(int pty_master, unsigned short rows, unsigned short cols) {
+  winsize ws{};
+  ws.ws_row = rows;
+  ws.ws_col = cols;
+  if (::ioctl(pty_master, TIOCSWINSZ, &ws) != 0) {
+    throw std::system_error(errno, std::generic_category(), "ioctl(TIOCSWINSZ)");
+  }
+}
 
 std::vector<std::string> child_environment(const SpawnOptions& options) {
   std::vector<std::string> env;
@@ -154,37 +183,52 @@ SpawnedChild spawn(const SpawnOptions& options) {
 
   UniqueFd cwd_fd = open_cwd(options.cwd);
   std::vector<std::string> env = child_environment(options);
+  if (options.terminal) {
+    // What the child talks to is our PTY, not whatever terminal we were started
+    // from: its TERM comes from the terminal options unless set explicitly.
+    bool explicit_term = false;
+    for (const auto& [k, v] : options.set_env) explicit_term = explicit_term || k == "TERM";
+    if (!explicit_term) {
+      std::erase_if(env, [](const std::string& e) { return e.rfind("TERM=", 0) == 0; });
+      env.push_back("TERM=" + options.terminal->term);
+    }
+  }
   std::string program = resolve_program(argv[0], cwd_fd.get(), env);
 
   FileActions fa;
   UniqueFd stdin_file;
   Pipe stdin_pipe, stdout_pipe, stderr_pipe;
-  switch (options.stdin_mode) {
-    case StdinMode::null:
-      check(posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0), "addopen");
-      break;
-    case StdinMode::pipe:
-      stdin_pipe = make_pipe();
-      check(posix_spawn_file_actions_adddup2(&fa.actions, stdin_pipe.read_end.get(), 0), "adddup2");
-      break;
-    case StdinMode::file: {
-      int fd = ::openat(cwd_fd.get(), options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        fail(SpawnError::Kind::stdin_unreadable, options.stdin_file.string(), errno,
-             fmt::format("cannot open stdin file {}", options.stdin_file.string()));
-      }
-      stdin_file.reset(fd);
-      check(posix_spawn_file_actions_adddup2(&fa.actions, fd, 0), "adddup2");
-      break;
-    }
-  }
-  stdout_pipe = make_pipe();
-  check(posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 1), "adddup2");
-  if (options.merge_stderr) {
-    check(posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 2), "adddup2");
+  UniqueFd pty_master;
+  if (options.terminal) {
+    pty_master = open_terminal(*options.terminal, fa);
   } else {
-    stderr_pipe = make_pipe();
-    check(posix_spawn_file_actions_adddup2(&fa.actions, stderr_pipe.write_end.get(), 2), "adddup2");
+    switch (options.stdin_mode) {
+      case StdinMode::null:
+        check(posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0), "addopen");
+        break;
+      case StdinMode::pipe:
+        stdin_pipe = make_pipe();
+        check(posix_spawn_file_actions_adddup2(&fa.actions, stdin_pipe.read_end.get(), 0), "adddup2");
+        break;
+      case StdinMode::file: {
+        int fd = ::openat(cwd_fd.get(), options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+          fail(SpawnError::Kind::stdin_unreadable, options.stdin_file.string(), errno,
+               fmt::format("cannot open stdin file {}", options.stdin_file.string()));
+        }
+        stdin_file.reset(fd);
+        check(posix_spawn_file_actions_adddup2(&fa.actions, fd, 0), "adddup2");
+        break;
+      }
+    }
+    stdout_pipe = make_pipe();
+    check(posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 1), "adddup2");
+    if (options.merge_stderr) {
+      check(posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 2), "adddup2");
+    } else {
+      stderr_pipe = make_pipe();
+      check(posix_spawn_file_actions_adddup2(&fa.actions, stderr_pipe.write_end.get(), 2), "adddup2");
+    }
   }
   if (!options.cwd.empty()) {
     check(posix_spawn_file_actions_addchdir_np(&fa.actions, options.cwd.c_str()), "addchdir_np");
@@ -197,9 +241,14 @@ SpawnedChild spawn(const SpawnOptions& options) {
   sigfillset(&all);
   check(posix_spawnattr_setsigmask(&sa.attr, &empty), "setsigmask");
   check(posix_spawnattr_setsigdefault(&sa.attr, &all), "setsigdefault");
-  check(posix_spawnattr_setpgroup(&sa.attr, 0), "setpgroup");
-  check(posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP),
-        "setflags");
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (options.terminal) {
+    flags |= POSIX_SPAWN_SETSID;  // session leader: the first tty it opens becomes its controlling terminal
+  } else {
+    check(posix_spawnattr_setpgroup(&sa.attr, 0), "setpgroup");
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  check(posix_spawnattr_setflags(&sa.attr, flags), "setflags");
 
   std::vector<char*> argv_ptrs;
   argv_ptrs.reserve(argv.size() + 1);
@@ -238,6 +287,7 @@ SpawnedChild spawn(const SpawnOptions& options) {
   child.stdin_fd = std::move(stdin_pipe.write_end);
   child.stdout_fd = std::move(stdout_pipe.read_end);
   child.stderr_fd = std::move(stderr_pipe.read_end);
+  child.pty_master = std::move(pty_master);
   return child;
 }
 

@@ -16,6 +16,11 @@ struct Event {
     started,  ///< the task's process is running
     output,   ///< bytes arrived on `stream` (in `data`, valid during the call)
     exited,   ///< the task ended; `status` says how and why
+    stalled,  ///< no progress for its idle timeout (`status.reason` says how long)
+    restarting,  ///< an attempt ended and another will start (`status.reason` says when)
+    ready,    ///< its readiness conditions hold
+    paused,
+    resumed,
   };
   Kind kind;
   TaskPtr task;

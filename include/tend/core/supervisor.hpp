@@ -18,6 +18,8 @@
 // Supervisor on that context's thread or after it stopped running.
 
 #include <functional>
+#include <stdexcept>
+#include <stop_token>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -33,6 +35,58 @@
 namespace tend {
 
 namespace asio = boost::asio;
+
+class Engine;
+class TaskContext;
+
+/// The body of an in-process task that runs as a coroutine on the executor.
+/// Cancelling the task cancels it at its next co_await.
+using CoroutineBody = std::function<asio::awaitable<void>(TaskContext&)>;
+/// The body of an in-process task that runs on a thread of its own; it should
+/// return soon after `ctx.stop_requested()`.
+using ThreadBody = std::function<void(TaskContext&)>;
+
+/// What an in-process task can do to its own task: write output, show
+/// progress, see a stop request.
+class TaskContext {
+ public:
+  TaskContext(std::shared_ptr<Engine> engine, TaskPtr task) : engine_(std::move(engine)), task_(std::move(task)) {}
+  const TaskPtr& task() const { return task_; }
+  /// Appends to the task's stdout (or stderr) log; counts as activity.
+  void write(std::string_view bytes, Stream stream = Stream::stdout_stream);
+  void record_activity() { task_->progress().record_activity(); }
+  bool stop_requested() const { return stop_.stop_requested(); }
+  std::stop_token stop_token() const { return stop_.get_token(); }
+
+ private:
+  friend class Engine;
+  friend struct InProcessRuntime;
+  std::shared_ptr<Engine> engine_;
+  TaskPtr task_;
+  std::stop_source stop_;
+};
+
+/// wait_ready() could not see the task become ready.
+class ReadinessError : public std::runtime_error {
+ public:
+  enum class Kind { exited, timed_out, not_a_process };
+  ReadinessError(Kind kind, const std::string& message, std::string output_tail)
+      : std::runtime_error(message), kind_(kind), tail_(std::move(output_tail)) {}
+  Kind kind() const { return kind_; }
+  /// The last lines the task wrote (stdout, then stderr).
+  const std::string& output_tail() const { return tail_; }
+
+ private:
+  Kind kind_;
+  std::string tail_;
+};
+
+/// A request a task cannot honour (input to a task without stdin, a resize
+/// of a task without a terminal, ...).
+class TaskError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct SupervisorOptions {
   /// Where task output files go (`<id>.stdout`, `<id>.stderr`); empty keeps
@@ -64,8 +118,6 @@ enum class OnTimeout {
   stop,          ///< stop the task with its ladder (the seed's wait_with_timeout)
 };
 
-class Engine;
-
 class Supervisor {
  public:
   /// A Supervisor with an io_context and a thread of its own.
@@ -84,6 +136,13 @@ class Supervisor {
   /// Starts a task. Throws process::SpawnError when it cannot start (a
   /// missing program, a bad cwd, an unreadable stdin file).
   TaskPtr run(TaskSpec spec);
+  /// Runs a coroutine as a task: same handle, states, waits and stop as a
+  /// process. It ends `succeeded` when it returns, `failed` with the message
+  /// when it throws, `cancelled` when stopped (`timed_out` past `timeout`).
+  TaskPtr spawn(std::string name, CoroutineBody body, std::optional<Duration> timeout = {});
+  /// Runs a callable on a thread of its own as a task; stopping it requests a
+  /// stop through its TaskContext.
+  TaskPtr spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout = {});
 
   // --- Looking ------------------------------------------------------------
 
@@ -125,6 +184,31 @@ class Supervisor {
   /// Returns false when the task has no running process. If the signal ends
   /// the task, it ends `killed`.
   bool kill(const TaskPtr& task, int signal);
+
+  /// Stops (SIGSTOP) or continues (SIGCONT) the task's process group. While
+  /// paused, its wall and idle clocks do not run. False when not running.
+  bool pause(const TaskPtr& task);
+  bool resume(const TaskPtr& task);
+
+  // --- Talking to a task ------------------------------------------------------
+
+  /// Writes to the task's terminal or stdin pipe ("\x03" is Ctrl-C on a
+  /// terminal). Throws TaskError when it has neither or its input is closed.
+  void send(const TaskPtr& task, std::string bytes);
+  /// Closes its stdin (a terminal gets end-of-file, Ctrl-D).
+  void close_input(const TaskPtr& task);
+  /// Sets a terminal's window size. Throws TaskError without a terminal.
+  void resize(const TaskPtr& task, unsigned short rows, unsigned short cols);
+  /// Counts as progress for hang detection (the seed's record_activity()).
+  void record_activity(const TaskPtr& task);
+
+  // --- Readiness --------------------------------------------------------------
+
+  /// Returns once the task's readiness conditions (spec.ready) hold. Throws
+  /// ReadinessError, with the output tail, when it exits first or `timeout`
+  /// passes; the task is not stopped either way.
+  asio::awaitable<void> async_wait_ready(TaskPtr task, Duration timeout);
+  void wait_ready(const TaskPtr& task, Duration timeout);
 
   // --- Events ---------------------------------------------------------------
 

@@ -21,6 +21,7 @@
 
 #include "tend/core/duration.hpp"
 #include "tend/core/output_log.hpp"
+#include "tend/core/progress_monitor.hpp"
 #include "tend/process/spawn.hpp"
 #include "tend/process/stop_ladder.hpp"
 
@@ -39,6 +40,8 @@ enum class TaskState {
   failed,     ///< non-zero exit, ended by a signal it was not sent, or could not start
   timed_out,  ///< stopped by its wall-clock timeout, whatever it exited with
   killed,     ///< stopped or signalled by request, whatever it exited with
+  stalled,    ///< stopped because it made no progress for its idle timeout
+  cancelled,  ///< an in-process task that was cancelled (and honoured it)
   lost,       ///< its fate is unknown (e.g. it vanished while no one watched)
 };
 
@@ -50,6 +53,37 @@ bool is_final(TaskState state);
 
 enum class Stream { stdout_stream, stderr_stream };
 std::string_view to_string(Stream s);
+
+/// What to do when the output goes quiet for the idle timeout.
+enum class IdlePolicy {
+  warn,  ///< a `stalled` event; the task goes on
+  stop,  ///< stop it with its ladder; it ends `stalled`
+};
+
+/// When a task that ended is started again.
+enum class RestartPolicy { no, on_failure, always };
+
+std::string_view to_string(IdlePolicy p);
+std::string_view to_string(RestartPolicy p);
+std::optional<RestartPolicy> parse_restart_policy(std::string_view text);
+
+struct RestartOptions {
+  RestartPolicy policy = RestartPolicy::no;
+  Duration initial_delay{500};  ///< before the first restart; doubles each time
+  Duration max_delay{30'000};
+  /// Crash-loop limit (systemd's StartLimitBurst/IntervalSec): more than
+  /// `burst` starts within `interval` and the task is given up on.
+  int burst = 5;
+  Duration interval{60'000};
+};
+
+/// When a task counts as ready: every condition that is set must hold.
+struct ReadinessSpec {
+  std::optional<std::string> pattern;  ///< a line of output matching this regex (ECMAScript)
+  std::optional<unsigned short> port;  ///< a TCP port on localhost accepting connections (0: the allocated $PORT)
+  std::optional<std::string> probe;    ///< a shell command exiting 0
+  bool empty() const { return !pattern && !port && !probe; }
+};
 
 struct TaskSpec {
   std::string name;  ///< optional, for people
@@ -70,10 +104,27 @@ struct TaskSpec {
   /// How to stop it. nullopt: the Supervisor's default ladder.
   std::optional<StopLadder> stop;
 
+  /// Longest silence on its output. nullopt: the command policy decides; zero: none.
+  std::optional<Duration> idle_timeout;
+  IdlePolicy idle_policy = IdlePolicy::warn;
+  /// When set, only output lines matching this regex count as progress.
+  std::optional<std::string> progress_pattern;
+
+  /// For a terminal: run on a pseudo-terminal (true) or on pipes (false).
+  bool use_pty = true;
+  process::TerminalOptions terminal;
+
+  RestartOptions restart;
+  ReadinessSpec ready;
+  /// Find a free localhost port and hand it to the task in $PORT.
+  bool allocate_port = false;
+
   /// A spec that runs `command` with /bin/sh -c.
   static TaskSpec shell(std::string command);
   /// A spec that runs argv directly.
   static TaskSpec exec(std::vector<std::string> argv);
+  /// A long-running terminal task (on a PTY) running `command` with /bin/sh -c.
+  static TaskSpec terminal_shell(std::string command);
 
   /// The command as a person would type it (for display and the policy).
   std::string command_line() const;
@@ -93,6 +144,11 @@ struct TaskStatus {
   std::optional<Clock::time_point> ended_at;
   /// Time from start to end (or to now while running).
   Duration duration{0};
+  int attempts = 0;       ///< how many times its process was started
+  bool paused = false;
+  bool ready = false;     ///< its readiness conditions held at some point
+  bool stalled = false;   ///< quiet beyond its idle timeout right now
+  std::optional<unsigned short> port;  ///< the port handed to it in $PORT
 
   bool finished() const { return is_final(state); }
 };
@@ -112,6 +168,22 @@ class Task {
   TaskState state() const;
   bool finished() const { return is_final(state()); }
 
+  /// One earlier run of a task that restarts.
+  struct Attempt {
+    int number = 0;
+    pid_t pid = 0;
+    Clock::time_point started_at;
+    Clock::time_point ended_at;
+    std::optional<int> exit_code;
+    std::optional<int> signal;
+    std::string reason;
+  };
+  /// Every finished run, oldest first (one entry per restart, plus the last).
+  std::vector<Attempt> history() const;
+
+  ProgressMonitor& progress() { return progress_; }
+  const ProgressMonitor& progress() const { return progress_; }
+
   const OutputLog& output(Stream s = Stream::stdout_stream) const {
     return s == Stream::stdout_stream ? stdout_ : stderr_;
   }
@@ -129,6 +201,8 @@ class Task {
   std::chrono::steady_clock::time_point started_steady_{};
   std::chrono::steady_clock::time_point ended_steady_{};
   std::uint64_t finish_seq_ = 0;  ///< order of finishing within its Supervisor
+  std::vector<Attempt> history_;
+  ProgressMonitor progress_;
 };
 
 using TaskPtr = std::shared_ptr<Task>;

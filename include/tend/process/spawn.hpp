@@ -32,6 +32,14 @@ namespace tend::process {
 
 enum class StdinMode { null, pipe, file };
 
+/// A pseudo-terminal for the child: it gets its own session with the PTY as
+/// its controlling terminal, on stdin, stdout and stderr.
+struct TerminalOptions {
+  unsigned short rows = 24;
+  unsigned short cols = 80;
+  std::string term = "xterm-256color";  ///< TERM in the child, unless set_env has one
+};
+
 struct SpawnOptions {
   /// The program and its arguments. argv[0] without a '/' is looked up in the
   /// child's PATH; with one, it is taken relative to `cwd`. Never a shell.
@@ -50,6 +58,9 @@ struct SpawnOptions {
   std::filesystem::path stdin_file;  ///< for StdinMode::file
   /// Send stderr into the stdout pipe (2>&1) instead of a pipe of its own.
   bool merge_stderr = false;
+  /// Run on a pseudo-terminal instead of pipes (stdin_mode and merge_stderr
+  /// are then ignored: all three are the terminal).
+  std::optional<TerminalOptions> terminal;
 };
 
 /// A running child: its pidfd and our ends of its pipes. The child leads its
@@ -60,7 +71,11 @@ struct SpawnedChild {
   UniqueFd stdin_fd;   ///< write end, when StdinMode::pipe
   UniqueFd stdout_fd;  ///< read end
   UniqueFd stderr_fd;  ///< read end, unless merge_stderr
+  UniqueFd pty_master; ///< the terminal's master side (read and write), for a terminal
 };
+
+/// Sets a terminal's window size (TIOCSWINSZ on its master); the child gets SIGWINCH.
+void set_window_size(int pty_master, unsigned short rows, unsigned short cols);
 
 class SpawnError : public std::runtime_error {
  public:
@@ -87,7 +102,8 @@ class SpawnError : public std::runtime_error {
   std::error_code ec_;
 };
 
-/// Spawns a child in a new process group. Throws SpawnError.
+/// Spawns a child in a new process group (a new session for a terminal).
+/// Throws SpawnError.
 SpawnedChild spawn(const SpawnOptions& options);
 
 /// The environment `options` gives the child, as "K=V" strings.

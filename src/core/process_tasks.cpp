@@ -1,0 +1,538 @@
+// A process task's life: its attempts (one, or more with restarts), its
+// output, its clocks (wall and idle, both stopped while paused) and its input.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "engine.hpp"
+#include "process_runtime.hpp"
+#include "task_control.hpp"
+#include "tend/core/terminal_text.hpp"
+#include "tend/process/orphan_reaper.hpp"
+#include "tend/process/process_table.hpp"
+#include "tend/process/signals.hpp"
+
+namespace tend {
+
+std::optional<unsigned short> find_free_port();  // readiness.cpp
+
+namespace {
+
+std::string describe_exit(const process::ExitStatus& exit) {
+  if (exit.exited()) return fmt::format("exited with code {}", exit.code);
+  return fmt::format("terminated by {}{}", process::signal_name(exit.code), exit.core_dumped ? " (core dumped)" : "");
+}
+
+std::optional<std::regex> compile_pattern(const std::optional<std::string>& pattern, const char* what) {
+  if (!pattern) return std::nullopt;
+  try {
+    return std::regex(*pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    throw TaskError(fmt::format("invalid {} \"{}\": {}", what, *pattern, e.what()));
+  }
+}
+
+// nullopt in the spec: the policy decides; zero: none.
+std::optional<Duration> effective(const std::optional<Duration>& asked, const std::optional<Duration>& by_policy) {
+  if (!asked) return by_policy;
+  if (asked->count() <= 0) return std::nullopt;
+  return asked;
+}
+
+}  // namespace
+
+TaskPtr Engine::run(TaskSpec spec) {
+  if (spec.kind == TaskKind::coroutine) throw TaskError("a coroutine task is started with spawn(), not run()");
+  TaskPtr task = register_task(std::move(spec));
+  const TaskSpec& s = task->spec();
+  auto rt = std::make_shared<ProcessRuntime>(executor_, task);
+  rt->marker = marker_for(task->id());
+  rt->ladder = s.stop.value_or(options_.stop_ladder);
+  TimeoutDefaults defaults = options_.policy.defaults_for(s.command_line());
+  rt->timeout = effective(s.timeout, defaults.wall);
+  rt->idle_timeout = effective(s.idle_timeout, defaults.idle).value_or(Duration(0));
+  task->progress().set_timeout(rt->idle_timeout);
+  rt->progress_pattern = compile_pattern(s.progress_pattern, "progress pattern");
+  rt->ready_pattern = compile_pattern(s.ready.pattern, "ready pattern");
+  rt->next_delay = s.restart.initial_delay;
+  if (s.allocate_port) {
+    rt->port = find_free_port();
+    if (!rt->port) throw TaskError("no free localhost port to hand out in $PORT");
+    TaskControl::update(*task, [&](TaskStatus& st) { st.port = rt->port; });
+  }
+
+  start_attempt(rt);  // throws SpawnError: nothing is registered yet
+  {
+    std::lock_guard lock(tasks_mutex_);
+    tasks_.emplace(task->id(), task);
+  }
+  runtimes_.emplace(task->id(), rt);
+  arm_timeout(rt);
+  arm_idle(rt);
+  return task;
+}
+
+void Engine::start_attempt(const RuntimePtr& rt) {
+  const TaskSpec& s = rt->task->spec();
+  process::SpawnOptions so;
+  so.argv = s.argv;
+  so.shell_command = s.shell_command;
+  so.cwd = s.cwd;
+  so.inherit_env = s.inherit_env;
+  so.set_env = s.env;
+  so.unset_env = s.unset_env;
+  auto eq = rt->marker.find('=');
+  so.set_env.emplace_back(rt->marker.substr(0, eq), rt->marker.substr(eq + 1));
+  if (rt->port) so.set_env.emplace_back("PORT", std::to_string(*rt->port));
+  so.stdin_mode = s.stdin_mode;
+  so.stdin_file = s.stdin_file;
+  so.merge_stderr = s.merge_stderr;
+  if (s.kind == TaskKind::terminal && s.use_pty) so.terminal = s.terminal;
+  process::SpawnedChild child = process::spawn(so);
+
+  auto at = std::make_shared<ProcessAttempt>(executor_);
+  at->number = rt->task->status().attempts + 1;
+  at->pgid = child.pid;
+  at->started_at = Clock::now();
+  at->pidfd = std::move(child.pidfd);
+  at->exit_watch.assign(at->pidfd.fd());
+  if (child.pty_master) {
+    at->pty = true;
+    process::set_nonblocking(child.pty_master.get());
+    at->out.assign(child.pty_master.release());
+    at->open_streams = 1;
+  } else {
+    process::set_nonblocking(child.stdout_fd.get());
+    at->out.assign(child.stdout_fd.release());
+    at->open_streams = 1;
+    if (child.stderr_fd) {
+      process::set_nonblocking(child.stderr_fd.get());
+      at->err.assign(child.stderr_fd.release());
+      at->open_streams = 2;
+    }
+    if (child.stdin_fd) {
+      boost::system::error_code ignored;
+      rt->input.close(ignored);
+      process::set_nonblocking(child.stdin_fd.get());
+      rt->input.assign(child.stdin_fd.release());
+      rt->pending_input.clear();
+      rt->close_input_after_write = false;
+    }
+  }
+  rt->current = at;
+  rt->live_attempts.push_back(at);
+  rt->recent_starts.push_back(std::chrono::steady_clock::now());
+  TaskControl::mark_running(*rt->task, child.pid);
+  rt->task->progress().record_activity();
+
+  if (has_subscribers()) emit(Event{Event::Kind::started, rt->task, Stream::stdout_stream, {}, rt->task->status()});
+  watch_exit(rt, at);
+  watch_stream(rt, at, Stream::stdout_stream);
+  if (at->open_streams == 2) watch_stream(rt, at, Stream::stderr_stream);
+}
+
+void Engine::watch_exit(const RuntimePtr& rt, const AttemptPtr& at) {
+  at->exit_watch.async_wait(asio::posix::descriptor_base::wait_read,
+                            [self = shared_from_this(), rt, at](boost::system::error_code ec) {
+                              if (ec || self->closed_) return;
+                              self->on_exit(rt, at);
+                            });
+}
+
+void Engine::on_exit(const RuntimePtr& rt, const AttemptPtr& at) {
+  auto status = at->pidfd.try_reap();
+  if (!status) return watch_exit(rt, at);  // readable but not yet reapable: look again
+  at->exit = *status;
+  at->exit_watch.release();  // the Pidfd still owns the descriptor
+  auto callbacks = std::move(at->on_leader_exit);
+  for (auto& callback : callbacks) callback();
+  if (at->open_streams == 0) return end_attempt(rt, at);
+  // A descendant may still hold the pipes: give the output a moment, then
+  // end without it (what arrives later is still logged).
+  at->drain_timer.expires_after(options_.drain_grace);
+  at->drain_timer.async_wait([self = shared_from_this(), rt, at](boost::system::error_code ec) {
+    if (!ec && !self->closed_) self->end_attempt(rt, at);
+  });
+}
+
+void Engine::watch_stream(const RuntimePtr& rt, const AttemptPtr& at, Stream stream) {
+  auto& d = stream == Stream::stdout_stream ? at->out : at->err;
+  d.async_wait(asio::posix::descriptor_base::wait_read,
+               [self = shared_from_this(), rt, at, stream](boost::system::error_code ec) {
+                 if (ec || self->closed_) return;
+                 self->on_readable(rt, at, stream);
+               });
+}
+
+void Engine::on_readable(const RuntimePtr& rt, const AttemptPtr& at, Stream stream) {
+  auto& d = stream == Stream::stdout_stream ? at->out : at->err;
+  // Read what is there, but not forever: other tasks deserve their turn.
+  for (int round = 0; round < 16; ++round) {
+    ssize_t n = ::read(d.native_handle(), read_buffer_.data(), read_buffer_.size());
+    if (n > 0) {
+      on_output(rt, stream, std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
+      if (static_cast<std::size_t>(n) < read_buffer_.size()) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    // EOF, or an error that ends the stream all the same (EIO: a PTY whose
+    // slave side is closed).
+    boost::system::error_code ignored;
+    d.close(ignored);
+    on_stream_closed(rt, at);
+    return;
+  }
+  watch_stream(rt, at, stream);
+}
+
+void Engine::on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes) {
+  try {
+    rt->task->output(stream).append(bytes);
+  } catch (const std::exception& e) {
+    // The bytes are still in memory; say once that the file is failing.
+    if (!rt->log_error_reported) spdlog::error("tend: task {}: {}", rt->task->id(), e.what());
+    rt->log_error_reported = true;
+  }
+  bool progressed = !rt->progress_pattern;
+  const bool want_ready = rt->ready_pattern && !rt->ready_pattern_seen;
+  if (rt->progress_pattern || want_ready) {
+    const bool terminal = rt->current && rt->current->pty;
+    auto& scanner = rt->scanners[stream == Stream::stdout_stream ? 0 : 1];
+    scanner.scan(bytes, [&](std::string_view line) {
+      std::string plain = terminal ? strip_ansi(line) : std::string(line);
+      if (rt->progress_pattern && std::regex_search(plain, *rt->progress_pattern)) progressed = true;
+      if (want_ready && std::regex_search(plain, *rt->ready_pattern)) rt->ready_pattern_seen = true;
+    });
+    if (want_ready && rt->ready_pattern_seen) {
+      for (auto* timer : rt->ready_waiters) timer->cancel();
+    }
+  }
+  if (progressed) record_activity(rt->task);
+  if (has_subscribers()) emit(Event{Event::Kind::output, rt->task, stream, bytes, {}});
+}
+
+void Engine::on_stream_closed(const RuntimePtr& rt, const AttemptPtr& at) {
+  if (--at->open_streams > 0) return;
+  if (at->exit && !at->ended) {
+    at->drain_timer.cancel();
+    return end_attempt(rt, at);
+  }
+  release_attempt(rt, at);
+}
+
+void Engine::end_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
+  if (at->ended) return;
+  at->ended = true;
+  at->drain_timer.cancel();
+  const process::ExitStatus& exit = *at->exit;
+  TaskControl::add_attempt(*rt->task, Task::Attempt{at->number, at->pgid, at->started_at, Clock::now(),
+                                                    exit.exited() ? std::optional<int>(exit.code) : std::nullopt,
+                                                    exit.signaled() ? std::optional<int>(exit.code) : std::nullopt,
+                                                    describe_exit(exit)});
+  if (!closed_ && (at->open_streams > 0 || leftovers_exist(rt, at))) {
+    at->cleanup_running = true;
+    asio::co_spawn(executor_, stop_processes(rt, at, rt->ladder),
+                   [self = shared_from_this(), rt, at](std::exception_ptr) {
+                     at->cleanup_running = false;
+                     self->release_attempt(rt, at);
+                   });
+  }
+  if (rt->current == at && !rt->finalized) {
+    if (should_restart(rt, exit)) {
+      Duration delay = rt->next_delay;
+      rt->next_delay = std::min(rt->task->spec().restart.max_delay, rt->next_delay * 2);
+      rt->restart_pending = true;
+      std::string reason = fmt::format("{}; restarting in {} (attempt {})", describe_exit(exit),
+                                       format_duration(delay), at->number + 1);
+      TaskControl::update(*rt->task, [&](TaskStatus& st) { st.reason = reason; });
+      if (has_subscribers()) {
+        emit(Event{Event::Kind::restarting, rt->task, Stream::stdout_stream, {}, rt->task->status()});
+      }
+      rt->restart_timer.expires_after(delay);
+      rt->restart_timer.async_wait([self = shared_from_this(), rt](boost::system::error_code ec) {
+        if (ec || self->closed_ || !rt->restart_pending) return;
+        rt->restart_pending = false;
+        try {
+          self->start_attempt(rt);
+        } catch (const std::exception& e) {
+          rt->finalized = true;
+          self->complete(rt->task, TaskState::failed, std::nullopt, std::nullopt,
+                         fmt::format("could not restart: {}", e.what()));
+          self->release_if_done(rt);
+        }
+      });
+    } else {
+      finalize(rt, at);
+    }
+  }
+  release_attempt(rt, at);
+}
+
+bool Engine::should_restart(const RuntimePtr& rt, const process::ExitStatus& exit) {
+  const RestartOptions& r = rt->task->spec().restart;
+  if (closed_ || rt->stop_cause || r.policy == RestartPolicy::no) return false;
+  if (r.policy == RestartPolicy::on_failure && exit.success()) return false;
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(rt->recent_starts, [&](auto t) { return now - t > r.interval; });
+  return static_cast<int>(rt->recent_starts.size()) < r.burst;
+}
+
+void Engine::finalize(const RuntimePtr& rt, const AttemptPtr& at) {
+  if (rt->finalized) return;
+  rt->finalized = true;
+  rt->restart_pending = false;
+  rt->timeout_timer.cancel();
+  rt->idle_timer.cancel();
+  rt->restart_timer.cancel();
+  const process::ExitStatus& exit = *at->exit;
+  std::string how = describe_exit(exit);
+  const RestartOptions& restart = rt->task->spec().restart;
+  if (restart.policy != RestartPolicy::no && !rt->stop_cause && !closed_ &&
+      !(restart.policy == RestartPolicy::on_failure && exit.success())) {
+    how += fmt::format("; gave up after {} starts within {} (crash loop)", rt->recent_starts.size(),
+                       format_duration(restart.interval));
+  }
+  TaskState state;
+  std::string reason;
+  if (rt->stop_cause == StopCause::timeout) {
+    state = TaskState::timed_out;
+    reason = fmt::format("timed out after {}; stopped ({})", format_duration(*rt->timeout), how);
+  } else if (rt->stop_cause == StopCause::wait_timeout) {
+    state = TaskState::timed_out;
+    reason = fmt::format("stopped when a wait timed out ({})", how);
+  } else if (rt->stop_cause == StopCause::stalled) {
+    state = TaskState::stalled;
+    reason = fmt::format("no output for {}; stopped ({})", format_duration(rt->idle_timeout), how);
+  } else if (rt->stop_cause == StopCause::shutdown) {
+    state = TaskState::killed;
+    reason = fmt::format("stopped at shutdown ({})", how);
+  } else if (rt->stop_cause == StopCause::request) {
+    state = TaskState::killed;
+    reason = fmt::format("stopped by request ({})", how);
+  } else if (rt->requested_signal && exit.signaled() && exit.code == *rt->requested_signal) {
+    state = TaskState::killed;
+    reason = fmt::format("killed by request ({})", how);
+  } else if (exit.success()) {
+    state = TaskState::succeeded;
+    reason = how;
+  } else {
+    state = TaskState::failed;
+    reason = rt->requested_signal
+                 ? fmt::format("{} after {} was sent by request", how, process::signal_name(*rt->requested_signal))
+                 : how;
+  }
+  TaskControl::update(*rt->task, [](TaskStatus& st) { st.paused = false; });
+  complete(rt->task, state, exit.exited() ? std::optional<int>(exit.code) : std::nullopt,
+           exit.signaled() ? std::optional<int>(exit.code) : std::nullopt, std::move(reason));
+  if (!rt->writing) {
+    boost::system::error_code ignored;
+    rt->input.close(ignored);
+  }
+  release_if_done(rt);
+}
+
+void Engine::release_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
+  if (at->released || !at->ended || at->open_streams > 0 || at->cleanup_running || at->stopping) return;
+  at->released = true;
+  std::erase(rt->live_attempts, at);
+  release_if_done(rt);
+}
+
+void Engine::release_if_done(const RuntimePtr& rt) {
+  if (!rt->finalized || !rt->live_attempts.empty() || rt->writing) return;
+  runtimes_.erase(rt->task->id());
+  wake_idle_waiters();
+}
+
+bool Engine::leftovers_exist(const RuntimePtr& rt, const AttemptPtr& at) const {
+  if (at->pidfd.send_signal_to_group(0)) return true;
+  if (!options_.adopt_orphans) return false;
+  // Escapees that outlived their parents were reparented to us.
+  for (pid_t pid : process::list_children()) {
+    if (!process::SpawnedChildren::contains(pid) && process::environ_contains(pid, rt->marker)) return true;
+  }
+  return false;
+}
+
+std::string Engine::scan_marker(const RuntimePtr& rt) const {
+  // As subreaper, an escapee is either a descendant of a group member (the
+  // tree walk finds it) or reparented to us: the environment scan, the slow
+  // part, is needed only when we have children we did not spawn.
+  if (!options_.adopt_orphans) return rt->marker;
+  for (pid_t pid : process::list_children()) {
+    if (!process::SpawnedChildren::contains(pid)) return rt->marker;
+  }
+  return {};
+}
+
+// --- Clocks -------------------------------------------------------------------
+
+void Engine::arm_timeout(const RuntimePtr& rt) {
+  if (!rt->timeout) return;
+  rt->deadline = std::chrono::steady_clock::now() + *rt->timeout;
+  rt->timeout_timer.expires_at(rt->deadline);
+  rt->timeout_timer.async_wait([self = shared_from_this(), rt](boost::system::error_code ec) {
+    if (ec || self->closed_ || rt->finalized || rt->paused) return;
+    self->stop(rt->task, std::nullopt, StopCause::timeout);
+  });
+}
+
+void Engine::arm_idle(const RuntimePtr& rt) {
+  if (rt->idle_timeout.count() <= 0 || rt->finalized || rt->paused || rt->stall_reported) return;
+  rt->idle_timer.expires_at(rt->task->progress().last_activity() + rt->idle_timeout);
+  rt->idle_timer.async_wait([self = shared_from_this(), rt](boost::system::error_code ec) {
+    if (ec || self->closed_ || rt->finalized || rt->paused) return;
+    Duration quiet = rt->task->progress().idle_for();
+    if (quiet < rt->idle_timeout) return self->arm_idle(rt);  // there was activity since
+    rt->stall_reported = true;
+    std::string reason = fmt::format("no output for {}", format_duration(quiet));
+    TaskControl::update(*rt->task, [&](TaskStatus& st) { st.stalled = true; });
+    if (self->has_subscribers()) {
+      TaskStatus status = rt->task->status();
+      status.reason = reason;
+      self->emit(Event{Event::Kind::stalled, rt->task, Stream::stdout_stream, {}, status});
+    }
+    if (rt->task->spec().idle_policy == IdlePolicy::stop) self->stop(rt->task, std::nullopt, StopCause::stalled);
+  });
+}
+
+void Engine::record_activity(const TaskPtr& task) {
+  task->progress().record_activity();
+  auto it = runtimes_.find(task->id());
+  if (it == runtimes_.end()) return;
+  RuntimePtr rt = it->second;
+  if (rt->stall_reported && !rt->stop_cause) {
+    rt->stall_reported = false;
+    TaskControl::update(*task, [](TaskStatus& st) { st.stalled = false; });
+    arm_idle(rt);
+  }
+}
+
+bool Engine::pause(const TaskPtr& task) {
+  auto it = runtimes_.find(task->id());
+  if (it == runtimes_.end()) return false;
+  RuntimePtr rt = it->second;
+  if (rt->finalized || rt->paused || !rt->current || rt->current->exit) return false;
+  signal_members(rt, rt->current, SIGSTOP);
+  rt->paused = true;
+  rt->paused_at = std::chrono::steady_clock::now();
+  if (rt->timeout) {
+    rt->remaining_at_pause = std::chrono::duration_cast<Duration>(rt->deadline - rt->paused_at);
+    rt->timeout_timer.cancel();
+  }
+  rt->idle_timer.cancel();
+  TaskControl::update(*task, [](TaskStatus& st) {
+    st.paused = true;
+    st.reason = "paused";
+  });
+  if (has_subscribers()) emit(Event{Event::Kind::paused, task, Stream::stdout_stream, {}, task->status()});
+  return true;
+}
+
+bool Engine::resume(const TaskPtr& task) {
+  auto it = runtimes_.find(task->id());
+  if (it == runtimes_.end()) return false;
+  RuntimePtr rt = it->second;
+  if (rt->finalized || !rt->paused || !rt->current) return false;
+  signal_members(rt, rt->current, SIGCONT);
+  rt->paused = false;
+  auto now = std::chrono::steady_clock::now();
+  task->progress().shift(std::chrono::duration_cast<Duration>(now - rt->paused_at));
+  if (rt->timeout) {
+    rt->deadline = now + rt->remaining_at_pause;
+    rt->timeout_timer.expires_at(rt->deadline);
+    rt->timeout_timer.async_wait([self = shared_from_this(), rt](boost::system::error_code ec) {
+      if (ec || self->closed_ || rt->finalized || rt->paused) return;
+      self->stop(rt->task, std::nullopt, StopCause::timeout);
+    });
+  }
+  arm_idle(rt);
+  TaskControl::update(*task, [](TaskStatus& st) {
+    st.paused = false;
+    st.reason = "running";
+  });
+  if (has_subscribers()) emit(Event{Event::Kind::resumed, task, Stream::stdout_stream, {}, task->status()});
+  return true;
+}
+
+// --- Input --------------------------------------------------------------------
+
+void Engine::send(const TaskPtr& task, std::string bytes) {
+  auto it = runtimes_.find(task->id());
+  if (it == runtimes_.end() || it->second->finalized) {
+    throw TaskError(fmt::format("task {} is not running", task->id()));
+  }
+  RuntimePtr rt = it->second;
+  bool pty = rt->current && rt->current->pty;
+  if (!pty && (!rt->input.is_open() || rt->close_input_after_write)) {
+    throw TaskError(fmt::format("task {} has no open stdin to write to (run it as a terminal or with stdin "
+                                "as a pipe)",
+                                task->id()));
+  }
+  if (pty && !rt->current->out.is_open()) throw TaskError(fmt::format("task {}'s terminal is closed", task->id()));
+  rt->pending_input.push_back(std::move(bytes));
+  flush_input(rt);
+}
+
+void Engine::close_input(const TaskPtr& task) {
+  auto it = runtimes_.find(task->id());
+  if (it == runtimes_.end() || it->second->finalized) return;
+  RuntimePtr rt = it->second;
+  if (rt->current && rt->current->pty) {
+    rt->pending_input.push_back("\x04");  // VEOF: end of file at the start of a line
+    return flush_input(rt);
+  }
+  rt->close_input_after_write = true;
+  flush_input(rt);
+}
+
+void Engine::flush_input(const RuntimePtr& rt) {
+  if (rt->writing) return;
+  bool pty = rt->current && rt->current->pty;
+  auto& target = pty ? rt->current->out : rt->input;
+  while (!rt->pending_input.empty() && target.is_open()) {
+    std::string& front = rt->pending_input.front();
+    ssize_t n = ::write(target.native_handle(), front.data(), front.size());
+    if (n >= 0) {
+      front.erase(0, static_cast<std::size_t>(n));
+      if (front.empty()) rt->pending_input.pop_front();
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      rt->writing = true;
+      target.async_wait(asio::posix::descriptor_base::wait_write,
+                        [self = shared_from_this(), rt](boost::system::error_code ec) {
+                          rt->writing = false;
+                          if (ec || self->closed_) return self->release_if_done(rt);
+                          self->flush_input(rt);
+                        });
+      return;
+    }
+    // EPIPE or EIO: the task closed its input; what is left cannot be delivered.
+    spdlog::warn("tend: task {}: input dropped: {}", rt->task->id(), std::strerror(errno));
+    rt->pending_input.clear();
+  }
+  if (rt->pending_input.empty() && rt->close_input_after_write && !pty) {
+    boost::system::error_code ignored;
+    rt->input.close(ignored);
+  }
+  release_if_done(rt);
+}
+
+void Engine::resize(const TaskPtr& task, unsigned short rows, unsigned short cols) {
+  auto it = runtimes_.find(task->id());
+  if (it == runtimes_.end() || !it->second->current || !it->second->current->pty ||
+      !it->second->current->out.is_open()) {
+    throw TaskError(fmt::format("task {} has no terminal to resize", task->id()));
+  }
+  process::set_window_size(it->second->current->out.native_handle(), rows, cols);
+}
+
+}  // namespace tend

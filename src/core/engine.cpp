@@ -121,6 +121,7 @@ void Engine::complete(const TaskPtr& task, TaskState state, std::optional<int> e
   task->output(Stream::stderr_stream).close();
   if (has_subscribers()) emit(Event{Event::Kind::exited, task, Stream::stdout_stream, {}, task->status()});
   wake_waiters(task->id());
+  on_queued_task_done(task);
 }
 
 void Engine::wake_waiters(TaskId id) {

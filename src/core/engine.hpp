@@ -14,7 +14,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -42,6 +44,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   bool on_executor_thread() const;
 
   TaskPtr run(TaskSpec spec);
+  TaskPtr submit(TaskSpec spec);
+  void set_parallel(const std::string& group, std::size_t limit);
+  std::size_t parallel(const std::string& group) const;
   TaskPtr spawn_coroutine(std::string name, CoroutineBody body, std::optional<Duration> timeout);
   TaskPtr spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout);
   TaskPtr find(TaskId id) const;
@@ -100,8 +105,13 @@ class Engine : public std::enable_shared_from_this<Engine> {
   asio::awaitable<void> stop_processes(RuntimePtr rt, AttemptPtr at, StopLadder ladder);
   void signal_members(const RuntimePtr& rt, const AttemptPtr& at, int signal);
 
+  // queue.cpp
+  void schedule();
+  void on_queued_task_done(const TaskPtr& task);
+
   // engine.cpp
   TaskPtr register_task(TaskSpec spec);
+  void launch(const TaskPtr& task);
   /// Sets a task's final state and tells waiters and subscribers.
   void complete(const TaskPtr& task, TaskState state, std::optional<int> exit_code, std::optional<int> signal,
                 std::string reason);
@@ -114,6 +124,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   SupervisorOptions options_;
   std::string marker_prefix_;
   bool closed_ = false;
+  bool closed_queue_ = false;  ///< shutting down: queued tasks stay queued
 
   mutable std::mutex tasks_mutex_;
   std::unordered_map<TaskId, TaskPtr> tasks_;
@@ -125,6 +136,24 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::unordered_map<TaskId, std::shared_ptr<InProcessRuntime>> in_process_;
   std::unordered_map<TaskId, std::vector<asio::steady_timer*>> waiters_;
   std::vector<asio::steady_timer*> idle_waiters_;  ///< woken when nothing is left
+
+  // The queue (queue.cpp): tasks whose dependencies are met, best first;
+  // tasks still waiting for dependencies; concurrency per group ("" is the
+  // global limit; 0 means no limit).
+  struct QueueKey {
+    int priority;
+    TaskId id;
+    bool operator<(const QueueKey& o) const { return priority != o.priority ? priority > o.priority : id < o.id; }
+  };
+  std::set<QueueKey> ready_queue_;
+  std::unordered_map<TaskId, std::vector<TaskId>> dependents_;
+  std::unordered_map<TaskId, std::size_t> unmet_dependencies_;
+  struct GroupState {
+    std::size_t limit = 0;
+    std::size_t running = 0;
+  };
+  std::unordered_map<std::string, GroupState> groups_;
+  std::unordered_set<TaskId> queue_running_;  ///< submitted tasks that were started
   std::array<char, 64 * 1024> read_buffer_{};
 
   std::mutex subscribers_mutex_;

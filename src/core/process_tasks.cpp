@@ -49,6 +49,13 @@ std::optional<Duration> effective(const std::optional<Duration>& asked, const st
 TaskPtr Engine::run(TaskSpec spec) {
   if (spec.kind == TaskKind::coroutine) throw TaskError("a coroutine task is started with spawn(), not run()");
   TaskPtr task = register_task(std::move(spec));
+  launch(task);  // throws: nothing is registered yet
+  std::lock_guard lock(tasks_mutex_);
+  tasks_.emplace(task->id(), task);
+  return task;
+}
+
+void Engine::launch(const TaskPtr& task) {
   const TaskSpec& s = task->spec();
   auto rt = std::make_shared<ProcessRuntime>(executor_, task);
   rt->marker = marker_for(task->id());
@@ -66,15 +73,10 @@ TaskPtr Engine::run(TaskSpec spec) {
     TaskControl::update(*task, [&](TaskStatus& st) { st.port = rt->port; });
   }
 
-  start_attempt(rt);  // throws SpawnError: nothing is registered yet
-  {
-    std::lock_guard lock(tasks_mutex_);
-    tasks_.emplace(task->id(), task);
-  }
+  start_attempt(rt);  // throws SpawnError
   runtimes_.emplace(task->id(), rt);
   arm_timeout(rt);
   arm_idle(rt);
-  return task;
 }
 
 void Engine::start_attempt(const RuntimePtr& rt) {

@@ -63,7 +63,13 @@ void Engine::stop(const TaskPtr& task, std::optional<StopLadder> ladder, StopCau
     return;
   }
   auto it = runtimes_.find(task->id());
-  if (it == runtimes_.end()) return;
+  if (it == runtimes_.end()) {
+    if (task->state() == TaskState::queued) {
+      complete(task, TaskState::killed, std::nullopt, std::nullopt,
+               cause == StopCause::shutdown ? "never started: shut down first" : "removed from the queue by request");
+    }
+    return;
+  }
   RuntimePtr rt = it->second;
   if (rt->finalized) return;
   if (!rt->stop_cause) rt->stop_cause = cause;
@@ -172,6 +178,10 @@ asio::awaitable<void> Engine::shutdown() {
   std::vector<TaskPtr> live;
   for (const auto& [id, rt] : runtimes_) live.push_back(rt->task);
   for (const auto& [id, ip] : in_process_) live.push_back(ip->task);
+  for (const auto& task : tasks()) {
+    if (task->state() == TaskState::queued) live.push_back(task);
+  }
+  closed_queue_ = true;  // nothing new starts while we stop
   for (const auto& task : live) stop(task, std::nullopt, StopCause::shutdown);
   if (!idle()) {
     asio::steady_timer idle_timer(executor_, asio::steady_timer::time_point::max());
@@ -244,6 +254,11 @@ void Engine::close_now() {
     }
   }
   runtimes_.clear();
+  for (const auto& task : tasks()) {
+    if (task->state() == TaskState::queued) {
+      complete(task, TaskState::killed, std::nullopt, std::nullopt, "never started: shut down first");
+    }
+  }
   // In-process tasks: ask them to stop; a thread is joined by its runtime.
   auto in_process = std::move(in_process_);
   in_process_.clear();

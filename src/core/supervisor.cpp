@@ -119,6 +119,18 @@ bool Supervisor::kill(const TaskPtr& task, int signal) {
   return on_executor(*engine_, [&] { return engine_->kill(task, signal); });
 }
 
+TaskPtr Supervisor::submit(TaskSpec spec) {
+  return on_executor(*engine_, [&] { return engine_->submit(std::move(spec)); });
+}
+
+void Supervisor::set_parallel(const std::string& group, std::size_t limit) {
+  on_executor(*engine_, [&] { engine_->set_parallel(group, limit); });
+}
+
+std::size_t Supervisor::parallel(const std::string& group) const {
+  return on_executor(*engine_, [&] { return engine_->parallel(group); });
+}
+
 TaskPtr Supervisor::spawn(std::string name, CoroutineBody body, std::optional<Duration> timeout) {
   return on_executor(*engine_, [&] { return engine_->spawn_coroutine(std::move(name), std::move(body), timeout); });
 }

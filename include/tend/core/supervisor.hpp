@@ -136,6 +136,16 @@ class Supervisor {
   /// Starts a task. Throws process::SpawnError when it cannot start (a
   /// missing program, a bad cwd, an unreadable stdin file).
   TaskPtr run(TaskSpec spec);
+  /// Queues a task: it starts once its dependencies (spec.after) have
+  /// succeeded and its group (spec.group) and the global limit have room,
+  /// higher spec.priority first, then in order of submission. A dependency
+  /// that does not succeed fails it. Throws TaskError for an unknown dependency.
+  TaskPtr submit(TaskSpec spec);
+  /// How many submitted tasks may run at once, in `group` or ("") in all;
+  /// 0 means no limit (the default).
+  void set_parallel(const std::string& group, std::size_t limit);
+  std::size_t parallel(const std::string& group) const;
+
   /// Runs a coroutine as a task: same handle, states, waits and stop as a
   /// process. It ends `succeeded` when it returns, `failed` with the message
   /// when it throws, `cancelled` when stopped (`timed_out` past `timeout`).

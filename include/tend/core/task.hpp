@@ -119,6 +119,12 @@ struct TaskSpec {
   /// Find a free localhost port and hand it to the task in $PORT.
   bool allocate_port = false;
 
+  // Queueing (Supervisor::submit): which concurrency group it counts in, the
+  // tasks that must succeed first, and its place in the queue (higher first).
+  std::string group = "default";
+  std::vector<TaskId> after;
+  int priority = 0;
+
   /// A spec that runs `command` with /bin/sh -c.
   static TaskSpec shell(std::string command);
   /// A spec that runs argv directly.

@@ -1,0 +1,115 @@
+// The queue: concurrency limits (global and per group), dependencies and
+// priority, as pueue has them, with costs that do not grow with the queue:
+// enqueueing is a set insertion; a task waiting for dependencies sits in an
+// index keyed by what it waits for, not in the queue scanned at each start.
+
+#include <fmt/format.h>
+
+#include "engine.hpp"
+#include "task_control.hpp"
+
+namespace tend {
+
+namespace {
+const std::string kGlobal;  // the global limit's key
+}
+
+TaskPtr Engine::submit(TaskSpec spec) {
+  if (spec.kind == TaskKind::coroutine) throw TaskError("a coroutine task is started with spawn(), not submit()");
+  for (TaskId dep : spec.after) {
+    if (!find(dep)) throw TaskError(fmt::format("no task {} to wait for", dep));
+  }
+  TaskPtr task = register_task(std::move(spec));
+  {
+    std::lock_guard lock(tasks_mutex_);
+    tasks_.emplace(task->id(), task);
+  }
+  std::size_t unmet = 0;
+  for (TaskId dep : task->spec().after) {
+    TaskPtr d = find(dep);
+    if (!d->finished()) {
+      dependents_[dep].push_back(task->id());
+      ++unmet;
+    } else if (d->state() != TaskState::succeeded) {
+      complete(task, TaskState::failed, std::nullopt, std::nullopt,
+               fmt::format("dependency {} did not succeed ({})", dep, to_string(d->state())));
+      return task;
+    }
+  }
+  if (unmet > 0) {
+    unmet_dependencies_[task->id()] = unmet;
+    TaskControl::update(*task, [&](TaskStatus& st) { st.reason = fmt::format("waiting for {} dependencies", unmet); });
+  } else {
+    ready_queue_.insert({task->spec().priority, task->id()});
+  }
+  schedule();
+  return task;
+}
+
+void Engine::set_parallel(const std::string& group, std::size_t limit) {
+  groups_[group].limit = limit;
+  schedule();
+}
+
+std::size_t Engine::parallel(const std::string& group) const {
+  auto it = groups_.find(group);
+  return it == groups_.end() ? 0 : it->second.limit;
+}
+
+void Engine::schedule() {
+  if (closed_ || closed_queue_) return;
+  GroupState& global = groups_[kGlobal];
+  for (auto it = ready_queue_.begin(); it != ready_queue_.end();) {
+    if (global.limit != 0 && global.running >= global.limit) return;
+    TaskPtr task = find(it->id);
+    GroupState& group = groups_[task->spec().group];
+    if (group.limit != 0 && group.running >= group.limit) {
+      ++it;  // its group is full; a task of another group may still start
+      continue;
+    }
+    it = ready_queue_.erase(it);
+    ++global.running;
+    ++group.running;
+    queue_running_.insert(task->id());
+    try {
+      launch(task);
+    } catch (const std::exception& e) {
+      // Started later than asked for, a spawn error is the task's end, not the caller's.
+      complete(task, TaskState::failed, std::nullopt, std::nullopt, fmt::format("could not start: {}", e.what()));
+    }
+  }
+}
+
+void Engine::on_queued_task_done(const TaskPtr& task) {
+  if (queue_running_.erase(task->id()) != 0) {
+    --groups_[kGlobal].running;
+    --groups_[task->spec().group].running;
+  } else {
+    // Never started: drop it from the queue if it was there.
+    ready_queue_.erase({task->spec().priority, task->id()});
+    unmet_dependencies_.erase(task->id());
+  }
+  auto it = dependents_.find(task->id());
+  if (it != dependents_.end()) {
+    auto waiting = std::move(it->second);
+    dependents_.erase(it);
+    const bool ok = task->state() == TaskState::succeeded;
+    for (TaskId id : waiting) {
+      TaskPtr dependent = find(id);
+      if (!dependent || dependent->finished()) continue;
+      if (!ok) {
+        complete(dependent, TaskState::failed, std::nullopt, std::nullopt,
+                 fmt::format("dependency {} did not succeed ({})", task->id(), to_string(task->state())));
+        continue;
+      }
+      if (--unmet_dependencies_[id] == 0) {
+        unmet_dependencies_.erase(id);
+        TaskControl::update(*dependent, [](TaskStatus& st) { st.reason = "queued"; });
+        ready_queue_.insert({dependent->spec().priority, id});
+      }
+    }
+  }
+  schedule();
+}
+
+}  // namespace tend

@@ -104,14 +104,15 @@ TaskPtr Engine::register_task(TaskSpec spec) {
     std::lock_guard lock(tasks_mutex_);
     id = next_id_++;
   }
-  auto log_options = [&](Stream s) {
-    OutputLog::Options o;
-    o.ring_capacity = options_.ring_capacity;
-    if (!options_.log_dir.empty()) o.file = options_.log_dir / fmt::format("{}.{}", id, to_string(s));
-    return o;
-  };
-  return std::make_shared<Task>(id, std::move(spec), log_options(Stream::stdout_stream),
-                                log_options(Stream::stderr_stream));
+  return std::make_shared<Task>(id, std::move(spec), log_options(id, Stream::stdout_stream),
+                                log_options(id, Stream::stderr_stream));
+}
+
+OutputLog::Options Engine::log_options(TaskId id, Stream stream) const {
+  OutputLog::Options o;
+  o.ring_capacity = options_.ring_capacity;
+  if (!options_.log_dir.empty()) o.file = options_.log_dir / fmt::format("{}.{}", id, to_string(stream));
+  return o;
 }
 
 void Engine::complete(const TaskPtr& task, TaskState state, std::optional<int> exit_code, std::optional<int> signal,

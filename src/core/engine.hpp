@@ -45,6 +45,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
 
   TaskPtr run(TaskSpec spec);
   TaskPtr submit(TaskSpec spec);
+  TaskPtr restore(TaskSpec spec, TaskStatus recorded);
   void set_parallel(const std::string& group, std::size_t limit);
   std::size_t parallel(const std::string& group) const;
   TaskPtr spawn_coroutine(std::string name, CoroutineBody body, std::optional<Duration> timeout);
@@ -88,7 +89,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void on_exit(const RuntimePtr& rt, const AttemptPtr& at);
   void watch_stream(const RuntimePtr& rt, const AttemptPtr& at, Stream stream);
   void on_readable(const RuntimePtr& rt, const AttemptPtr& at, Stream stream);
-  void on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes);
+  void on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes, bool already_in_file = false);
+  void follow_files(const RuntimePtr& rt);
+  void catch_up(const RuntimePtr& rt);
+  void unfollow_files(const RuntimePtr& rt);
+  void watch_inotify();
   void on_stream_closed(const RuntimePtr& rt, const AttemptPtr& at);
   void end_attempt(const RuntimePtr& rt, const AttemptPtr& at);
   bool should_restart(const RuntimePtr& rt, const process::ExitStatus& exit);
@@ -112,6 +117,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // engine.cpp
   TaskPtr register_task(TaskSpec spec);
   void launch(const TaskPtr& task);
+  OutputLog::Options log_options(TaskId id, Stream stream) const;
+  void enqueue(const TaskPtr& task);
+  void adopt(const TaskPtr& task);
   /// Sets a task's final state and tells waiters and subscribers.
   void complete(const TaskPtr& task, TaskState state, std::optional<int> exit_code, std::optional<int> signal,
                 std::string reason);
@@ -160,6 +168,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::vector<std::pair<std::uint64_t, std::shared_ptr<EventCallback>>> subscribers_;
   std::uint64_t next_subscriber_ = 1;
   std::atomic<std::size_t> subscriber_count_{0};
+
+  std::optional<asio::posix::stream_descriptor> inotify_;
+  std::unordered_map<int, std::weak_ptr<ProcessRuntime>> followed_;  ///< inotify watch -> task
+  alignas(8) std::array<char, 4096> inotify_buffer_{};
 
   std::optional<asio::signal_set> child_signals_;
   std::optional<asio::signal_set> stop_signals_;

@@ -24,6 +24,8 @@ OutputLog::OutputLog(Options options) : options_(std::move(options)) {
   }
 }
 
+void OutputLog::note_appended(std::string_view bytes) { keep_in_ring(bytes); }
+
 void OutputLog::append(std::string_view bytes) {
   if (bytes.empty()) return;
   // The file first: it is the durable copy, and written outside the lock so
@@ -41,29 +43,31 @@ void OutputLog::append(std::string_view bytes) {
       rest.remove_prefix(static_cast<std::size_t>(n));
     }
   }
-  {
-    std::lock_guard lock(mutex_);
-    // The ring grows as output comes (an idle task costs nothing) and wraps
-    // once it holds `ring_capacity` bytes.
-    const std::size_t cap = options_.ring_capacity;
-    std::string_view keep = bytes.size() > cap ? bytes.substr(bytes.size() - cap) : bytes;
-    if (ring_.size() < cap) {
-      std::size_t grow = std::min(keep.size(), cap - ring_.size());
-      ring_.insert(ring_.end(), keep.data(), keep.data() + grow);
-      keep.remove_prefix(grow);
-      ring_head_ = ring_.size() % cap;
-    }
-    if (!keep.empty()) {
-      std::size_t first = std::min(keep.size(), cap - ring_head_);
-      std::copy_n(keep.data(), first, ring_.data() + ring_head_);
-      std::copy_n(keep.data() + first, keep.size() - first, ring_.data());
-      ring_head_ = (ring_head_ + keep.size()) % cap;
-    }
-    total_ += bytes.size();
-  }
+  keep_in_ring(bytes);
   if (write_error != 0) {
     throw std::system_error(write_error, std::generic_category(), "write " + options_.file.string());
   }
+}
+
+void OutputLog::keep_in_ring(std::string_view bytes) {
+  std::lock_guard lock(mutex_);
+  // The ring grows as output comes (an idle task costs nothing) and wraps
+  // once it holds `ring_capacity` bytes.
+  const std::size_t cap = options_.ring_capacity;
+  std::string_view keep = bytes.size() > cap ? bytes.substr(bytes.size() - cap) : bytes;
+  if (ring_.size() < cap) {
+    std::size_t grow = std::min(keep.size(), cap - ring_.size());
+    ring_.insert(ring_.end(), keep.data(), keep.data() + grow);
+    keep.remove_prefix(grow);
+    ring_head_ = ring_.size() % cap;
+  }
+  if (!keep.empty()) {
+    std::size_t first = std::min(keep.size(), cap - ring_head_);
+    std::copy_n(keep.data(), first, ring_.data() + ring_head_);
+    std::copy_n(keep.data() + first, keep.size() - first, ring_.data());
+    ring_head_ = (ring_head_ + keep.size()) % cap;
+  }
+  total_ += bytes.size();
 }
 
 void OutputLog::close() {

@@ -35,6 +35,9 @@ struct ProcessAttempt {
   asio::posix::stream_descriptor err;
   asio::steady_timer drain_timer;
   bool pty = false;
+  /// Taken up after a restart: not our child, so its exit status cannot be had.
+  bool adopted = false;
+  bool exit_unknown = false;
   int open_streams = 0;
   std::optional<process::ExitStatus> exit;  ///< once the leader is reaped
   bool ended = false;                       ///< its end was handled
@@ -95,6 +98,11 @@ struct ProcessRuntime {
   std::vector<std::chrono::steady_clock::time_point> recent_starts;
   Duration next_delay{0};
   bool restart_pending = false;
+
+  // Output the task writes straight to its log files, followed with inotify.
+  bool file_capture = false;
+  std::array<process::UniqueFd, 2> tail_fds;  ///< stdout, stderr (read side)
+  std::array<int, 2> watch_ids{-1, -1};
 
   bool finalized = false;
   bool log_error_reported = false;

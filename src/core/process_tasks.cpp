@@ -1,8 +1,12 @@
 // A process task's life: its attempts (one, or more with restarts), its
 // output, its clocks (wall and idle, both stopped while paused) and its input.
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <unistd.h>
+
+#include <unordered_set>
 
 #include <cstring>
 
@@ -95,6 +99,11 @@ void Engine::start_attempt(const RuntimePtr& rt) {
   so.stdin_file = s.stdin_file;
   so.merge_stderr = s.merge_stderr;
   if (s.kind == TaskKind::terminal && s.use_pty) so.terminal = s.terminal;
+  rt->file_capture = options_.direct_output_files && !options_.log_dir.empty() && !so.terminal;
+  if (rt->file_capture) {
+    so.stdout_file = rt->task->output(Stream::stdout_stream).file();
+    if (!s.merge_stderr) so.stderr_file = rt->task->output(Stream::stderr_stream).file();
+  }
   process::SpawnedChild child = process::spawn(so);
 
   auto at = std::make_shared<ProcessAttempt>(executor_);
@@ -103,7 +112,10 @@ void Engine::start_attempt(const RuntimePtr& rt) {
   at->started_at = Clock::now();
   at->pidfd = std::move(child.pidfd);
   at->exit_watch.assign(at->pidfd.fd());
-  if (child.pty_master) {
+  if (rt->file_capture) {
+    at->open_streams = 0;  // nothing to read from: the task writes the files itself
+    if (!rt->tail_fds[0]) follow_files(rt);
+  } else if (child.pty_master) {
     at->pty = true;
     process::set_nonblocking(child.pty_master.get());
     at->out.assign(child.pty_master.release());
@@ -129,12 +141,13 @@ void Engine::start_attempt(const RuntimePtr& rt) {
   rt->current = at;
   rt->live_attempts.push_back(at);
   rt->recent_starts.push_back(std::chrono::steady_clock::now());
-  TaskControl::mark_running(*rt->task, child.pid);
+  auto info = process::read_process_info(child.pid);
+  TaskControl::mark_running(*rt->task, child.pid, info ? info->start_time : 0);
   rt->task->progress().record_activity();
 
   if (has_subscribers()) emit(Event{Event::Kind::started, rt->task, Stream::stdout_stream, {}, rt->task->status()});
   watch_exit(rt, at);
-  watch_stream(rt, at, Stream::stdout_stream);
+  if (at->open_streams >= 1) watch_stream(rt, at, Stream::stdout_stream);
   if (at->open_streams == 2) watch_stream(rt, at, Stream::stderr_stream);
 }
 
@@ -147,10 +160,18 @@ void Engine::watch_exit(const RuntimePtr& rt, const AttemptPtr& at) {
 }
 
 void Engine::on_exit(const RuntimePtr& rt, const AttemptPtr& at) {
-  auto status = at->pidfd.try_reap();
-  if (!status) return watch_exit(rt, at);  // readable but not yet reapable: look again
+  std::optional<process::ExitStatus> status;
+  if (at->adopted) {
+    // Not our child: it has exited (the pidfd says so) but waitid cannot tell how.
+    at->exit_unknown = true;
+    status = process::ExitStatus::from_exit(0);
+  } else {
+    status = at->pidfd.try_reap();
+    if (!status) return watch_exit(rt, at);  // readable but not yet reapable: look again
+  }
   at->exit = *status;
   at->exit_watch.release();  // the Pidfd still owns the descriptor
+  if (rt->file_capture) catch_up(rt);  // everything it wrote, before it is declared ended
   auto callbacks = std::move(at->on_leader_exit);
   for (auto& callback : callbacks) callback();
   if (at->open_streams == 0) return end_attempt(rt, at);
@@ -193,9 +214,13 @@ void Engine::on_readable(const RuntimePtr& rt, const AttemptPtr& at, Stream stre
   watch_stream(rt, at, stream);
 }
 
-void Engine::on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes) {
+void Engine::on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes, bool already_in_file) {
   try {
-    rt->task->output(stream).append(bytes);
+    if (already_in_file) {
+      rt->task->output(stream).note_appended(bytes);
+    } else {
+      rt->task->output(stream).append(bytes);
+    }
   } catch (const std::exception& e) {
     // The bytes are still in memory; say once that the file is failing.
     if (!rt->log_error_reported) spdlog::error("tend: task {}: {}", rt->task->id(), e.what());
@@ -233,10 +258,15 @@ void Engine::end_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
   at->ended = true;
   at->drain_timer.cancel();
   const process::ExitStatus& exit = *at->exit;
-  TaskControl::add_attempt(*rt->task, Task::Attempt{at->number, at->pgid, at->started_at, Clock::now(),
-                                                    exit.exited() ? std::optional<int>(exit.code) : std::nullopt,
-                                                    exit.signaled() ? std::optional<int>(exit.code) : std::nullopt,
-                                                    describe_exit(exit)});
+  if (at->exit_unknown) {
+    TaskControl::add_attempt(*rt->task, Task::Attempt{at->number, at->pgid, at->started_at, Clock::now(),
+                                                      std::nullopt, std::nullopt, "ended; exit status unknown"});
+  } else {
+    TaskControl::add_attempt(*rt->task, Task::Attempt{at->number, at->pgid, at->started_at, Clock::now(),
+                                                      exit.exited() ? std::optional<int>(exit.code) : std::nullopt,
+                                                      exit.signaled() ? std::optional<int>(exit.code) : std::nullopt,
+                                                      describe_exit(exit)});
+  }
   if (!closed_ && (at->open_streams > 0 || leftovers_exist(rt, at))) {
     at->cleanup_running = true;
     asio::co_spawn(executor_, stop_processes(rt, at, rt->ladder),
@@ -246,7 +276,7 @@ void Engine::end_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
                    });
   }
   if (rt->current == at && !rt->finalized) {
-    if (should_restart(rt, exit)) {
+    if (!at->exit_unknown && should_restart(rt, exit)) {
       Duration delay = rt->next_delay;
       rt->next_delay = std::min(rt->task->spec().restart.max_delay, rt->next_delay * 2);
       rt->restart_pending = true;
@@ -302,6 +332,17 @@ void Engine::finalize(const RuntimePtr& rt, const AttemptPtr& at) {
   }
   TaskState state;
   std::string reason;
+  if (at->exit_unknown) {
+    // Re-adopted after a restart: we saw it end, but not how.
+    how = "exit status unknown: it was re-adopted after a restart and is not tend's child";
+    state = rt->stop_cause ? (rt->stop_cause == StopCause::timeout ? TaskState::timed_out : TaskState::killed)
+                           : TaskState::lost;
+    reason = rt->stop_cause ? fmt::format("stopped ({})", how) : fmt::format("ended ({})", how);
+    TaskControl::update(*rt->task, [](TaskStatus& st) { st.paused = false; });
+    complete(rt->task, state, std::nullopt, std::nullopt, std::move(reason));
+    release_if_done(rt);
+    return;
+  }
   if (rt->stop_cause == StopCause::timeout) {
     state = TaskState::timed_out;
     reason = fmt::format("timed out after {}; stopped ({})", format_duration(*rt->timeout), how);
@@ -348,6 +389,10 @@ void Engine::release_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
 
 void Engine::release_if_done(const RuntimePtr& rt) {
   if (!rt->finalized || !rt->live_attempts.empty() || rt->writing) return;
+  if (rt->file_capture) {
+    catch_up(rt);
+    unfollow_files(rt);
+  }
   runtimes_.erase(rt->task->id());
   wake_idle_waiters();
 }
@@ -371,6 +416,69 @@ std::string Engine::scan_marker(const RuntimePtr& rt) const {
     if (!process::SpawnedChildren::contains(pid)) return rt->marker;
   }
   return {};
+}
+
+// --- Output written straight to files ------------------------------------------
+
+void Engine::follow_files(const RuntimePtr& rt) {
+  if (!inotify_) {
+    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
+    inotify_.emplace(executor_, fd);
+    watch_inotify();
+  }
+  for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
+    const auto& path = rt->task->output(s).file();
+    int i = s == Stream::stdout_stream ? 0 : 1;
+    rt->tail_fds[i].reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!rt->tail_fds[i]) continue;
+    rt->watch_ids[i] = ::inotify_add_watch(inotify_->native_handle(), path.c_str(), IN_MODIFY);
+    if (rt->watch_ids[i] >= 0) followed_[rt->watch_ids[i]] = rt;
+  }
+}
+
+void Engine::watch_inotify() {
+  inotify_->async_wait(asio::posix::descriptor_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
+    std::unordered_set<ProcessRuntime*> seen;
+    while (true) {
+      ssize_t n = ::read(self->inotify_->native_handle(), self->inotify_buffer_.data(), self->inotify_buffer_.size());
+      if (n <= 0) break;
+      for (ssize_t off = 0; off < n;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(self->inotify_buffer_.data() + off);
+        off += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        auto it = self->followed_.find(event->wd);
+        if (it == self->followed_.end()) continue;
+        auto rt = it->second.lock();
+        if (rt && seen.insert(rt.get()).second) self->catch_up(rt);
+      }
+    }
+    self->watch_inotify();
+  });
+}
+
+void Engine::catch_up(const RuntimePtr& rt) {
+  for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
+    int fd = rt->tail_fds[s == Stream::stdout_stream ? 0 : 1].get();
+    if (fd < 0) continue;
+    while (true) {
+      auto offset = static_cast<off_t>(rt->task->output(s).size());
+      ssize_t n = ::pread(fd, read_buffer_.data(), read_buffer_.size(), offset);
+      if (n <= 0) break;
+      on_output(rt, s, std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)), true);
+    }
+  }
+}
+
+void Engine::unfollow_files(const RuntimePtr& rt) {
+  for (int i = 0; i < 2; ++i) {
+    if (rt->watch_ids[i] >= 0 && inotify_) {
+      ::inotify_rm_watch(inotify_->native_handle(), rt->watch_ids[i]);
+      followed_.erase(rt->watch_ids[i]);
+    }
+    rt->watch_ids[i] = -1;
+    rt->tail_fds[i].reset();
+  }
 }
 
 // --- Clocks -------------------------------------------------------------------

@@ -24,16 +24,25 @@ TaskPtr Engine::submit(TaskSpec spec) {
     std::lock_guard lock(tasks_mutex_);
     tasks_.emplace(task->id(), task);
   }
+  enqueue(task);
+  return task;
+}
+
+void Engine::enqueue(const TaskPtr& task) {
   std::size_t unmet = 0;
   for (TaskId dep : task->spec().after) {
     TaskPtr d = find(dep);
+    if (!d) {
+      complete(task, TaskState::failed, std::nullopt, std::nullopt, fmt::format("dependency {} is unknown", dep));
+      return;
+    }
     if (!d->finished()) {
       dependents_[dep].push_back(task->id());
       ++unmet;
     } else if (d->state() != TaskState::succeeded) {
       complete(task, TaskState::failed, std::nullopt, std::nullopt,
                fmt::format("dependency {} did not succeed ({})", dep, to_string(d->state())));
-      return task;
+      return;
     }
   }
   if (unmet > 0) {
@@ -43,7 +52,6 @@ TaskPtr Engine::submit(TaskSpec spec) {
     ready_queue_.insert({task->spec().priority, task->id()});
   }
   schedule();
-  return task;
 }
 
 void Engine::set_parallel(const std::string& group, std::size_t limit) {

@@ -203,12 +203,13 @@ void Engine::close_now() {
   std::vector<process::Pidfd> escaped;
   for (const auto& rt : live) {
     for (const auto& at : rt->live_attempts) {
-      if (!at->exit) {
+      // A re-adopted leader is not our child: it is signalled, not reaped.
+      if (!at->exit && !at->adopted) {
         leaders.push_back(&at->pidfd);
         leader_attempts.push_back(at);
       }
       for (auto& m : pin_members(process::find_task_processes(at->pgid, rt->marker), at->pgid, rt->marker)) {
-        if (!in_group(m.pid(), at->pgid)) escaped.push_back(std::move(m));
+        if (at->adopted || !in_group(m.pid(), at->pgid)) escaped.push_back(std::move(m));
       }
     }
   }
@@ -245,7 +246,15 @@ void Engine::close_now() {
     rt->restart_timer.cancel();
     boost::system::error_code ignored;
     rt->input.close(ignored);
+    if (rt->file_capture) {
+      catch_up(rt);
+      unfollow_files(rt);
+    }
     if (rt->finalized) continue;
+    if (rt->current && rt->current->adopted && !rt->current->exit) {
+      rt->current->exit = process::ExitStatus::from_exit(0);
+      rt->current->exit_unknown = true;
+    }
     if (rt->current && rt->current->exit) {
       finalize(rt, rt->current);
     } else {
@@ -274,8 +283,11 @@ void Engine::close_now() {
   waiters_.clear();
   for (auto* t : idle_waiters_) t->cancel();
   process::reap_orphans();
+  // No I/O object may outlive this call: the io_context may go right after.
   child_signals_.reset();
   stop_signals_.reset();
+  followed_.clear();
+  inotify_.reset();
 }
 
 }  // namespace tend

@@ -119,6 +119,10 @@ bool Supervisor::kill(const TaskPtr& task, int signal) {
   return on_executor(*engine_, [&] { return engine_->kill(task, signal); });
 }
 
+TaskPtr Supervisor::restore(TaskSpec spec, TaskStatus recorded) {
+  return on_executor(*engine_, [&] { return engine_->restore(std::move(spec), std::move(recorded)); });
+}
+
 TaskPtr Supervisor::submit(TaskSpec spec) {
   return on_executor(*engine_, [&] { return engine_->submit(std::move(spec)); });
 }

@@ -120,6 +120,19 @@ Task::Task(TaskId id, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::O
   status_.reason = "queued";
 }
 
+Task::Task(TaskStatus recorded, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::Options stderr_log)
+    : id_(recorded.id), spec_(std::move(spec)), stdout_(std::move(stdout_log)), stderr_(std::move(stderr_log)) {
+  status_ = std::move(recorded);
+  auto now_steady = std::chrono::steady_clock::now();
+  auto now = Clock::now();
+  if (status_.started_at) started_steady_ = now_steady - (now - *status_.started_at);
+  if (status_.ended_at) ended_steady_ = now_steady - (now - *status_.ended_at);
+  if (is_final(status_.state)) {
+    stdout_.close();
+    stderr_.close();
+  }
+}
+
 std::string Task::display_name() const { return spec_.name.empty() ? spec_.command_line() : spec_.name; }
 
 TaskStatus Task::status() const {
@@ -138,10 +151,11 @@ TaskState Task::state() const {
   return status_.state;
 }
 
-void TaskControl::mark_running(Task& task, pid_t pid) {
+void TaskControl::mark_running(Task& task, pid_t pid, std::uint64_t pid_start_time) {
   std::lock_guard lock(task.mutex_);
   task.status_.state = TaskState::running;
   task.status_.pid = pid;
+  task.status_.pid_start_time = pid_start_time;
   task.status_.reason = "running";
   task.status_.attempts += 1;
   if (!task.status_.started_at) {

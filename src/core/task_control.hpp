@@ -7,7 +7,7 @@ namespace tend {
 
 class TaskControl {
  public:
-  static void mark_running(Task& task, pid_t pid);
+  static void mark_running(Task& task, pid_t pid, std::uint64_t pid_start_time = 0);
   static void mark_finished(Task& task, TaskState state, std::optional<int> exit_code, std::optional<int> signal,
                             std::string reason, std::uint64_t finish_seq);
   static std::uint64_t finish_seq(const Task& task);

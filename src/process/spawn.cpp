@@ -131,6 +131,12 @@ UniqueFd open_terminal(const TerminalOptions& terminal, FileActions& fa) {
   return master;
 }
 
+UniqueFd open_log_file(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) fail(SpawnError::Kind::system, path.string(), errno, fmt::format("cannot open log file {}", path.string()));
+  return UniqueFd(fd);
+}
+
 }  // namespace
 
 void set_window_size(int pty_master, unsigned short rows, unsigned short cols) {
@@ -199,6 +205,7 @@ SpawnedChild spawn(const SpawnOptions& options) {
   UniqueFd stdin_file;
   Pipe stdin_pipe, stdout_pipe, stderr_pipe;
   UniqueFd pty_master;
+  UniqueFd stdout_log, stderr_log;
   if (options.terminal) {
     pty_master = open_terminal(*options.terminal, fa);
   } else {
@@ -221,10 +228,20 @@ SpawnedChild spawn(const SpawnOptions& options) {
         break;
       }
     }
-    stdout_pipe = make_pipe();
-    check(posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 1), "adddup2");
+    int out_fd;
+    if (!options.stdout_file.empty()) {
+      stdout_log = open_log_file(options.stdout_file);
+      out_fd = stdout_log.get();
+    } else {
+      stdout_pipe = make_pipe();
+      out_fd = stdout_pipe.write_end.get();
+    }
+    check(posix_spawn_file_actions_adddup2(&fa.actions, out_fd, 1), "adddup2");
     if (options.merge_stderr) {
-      check(posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 2), "adddup2");
+      check(posix_spawn_file_actions_adddup2(&fa.actions, out_fd, 2), "adddup2");
+    } else if (!options.stderr_file.empty()) {
+      stderr_log = open_log_file(options.stderr_file);
+      check(posix_spawn_file_actions_adddup2(&fa.actions, stderr_log.get(), 2), "adddup2");
     } else {
       stderr_pipe = make_pipe();
       check(posix_spawn_file_actions_adddup2(&fa.actions, stderr_pipe.write_end.get(), 2), "adddup2");

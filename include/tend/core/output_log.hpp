@@ -53,6 +53,9 @@ class OutputLog {
   /// Appends bytes (the writer). Throws std::system_error when the file
   /// cannot be written; the bytes are kept in memory all the same.
   void append(std::string_view bytes);
+  /// Takes note of bytes someone else (the task itself) already appended to
+  /// the file: they join the ring and move the cursor, without being written.
+  void note_appended(std::string_view bytes);
   /// Marks the end of the stream.
   void close();
 
@@ -75,6 +78,7 @@ class OutputLog {
 
  private:
   std::uint64_t oldest_in_ring_locked() const { return total_ - ring_.size(); }
+  void keep_in_ring(std::string_view bytes);
   void copy_out_locked(std::uint64_t from, std::size_t n, std::string& out) const;
 
   Options options_;

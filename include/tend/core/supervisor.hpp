@@ -92,6 +92,12 @@ struct SupervisorOptions {
   /// Where task output files go (`<id>.stdout`, `<id>.stderr`); empty keeps
   /// output in memory only.
   std::filesystem::path log_dir;
+  /// With a log_dir: tasks on pipes write their output straight to their log
+  /// files (the Supervisor follows the files with inotify) instead of through
+  /// a pipe. Every byte a task wrote is then on disk even if this process is
+  /// killed, and the task does not die of SIGPIPE with it. Terminals still
+  /// go through their PTY.
+  bool direct_output_files = false;
   /// Bytes of each stream kept in memory.
   std::size_t ring_capacity = 1 << 20;
   /// How tasks are stopped unless their spec says otherwise.
@@ -136,6 +142,15 @@ class Supervisor {
   /// Starts a task. Throws process::SpawnError when it cannot start (a
   /// missing program, a bad cwd, an unreadable stdin file).
   TaskPtr run(TaskSpec spec);
+  /// Takes up a task recorded by an earlier Supervisor (a daemon after a
+  /// restart), keeping its id: a finished task is kept as it was, its output
+  /// read from its log files; a running one is re-adopted when its process
+  /// still lives (same pid and start time: its output files are followed
+  /// again and it can be waited on and stopped; as it is no longer our child,
+  /// its exit status cannot be known and it ends `lost` unless stopped by
+  /// request), else it ends `lost` at once; a queued one is queued again.
+  TaskPtr restore(TaskSpec spec, TaskStatus recorded);
+
   /// Queues a task: it starts once its dependencies (spec.after) have
   /// succeeded and its group (spec.group) and the global limit have room,
   /// higher spec.priority first, then in order of submission. A dependency

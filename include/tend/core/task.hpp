@@ -146,6 +146,9 @@ struct TaskStatus {
   std::optional<int> signal;     ///< the signal that ended it
   std::string reason;            ///< why it ended (or what it is doing), in words
   pid_t pid = 0;
+  /// The process's start time in clock ticks after boot: with pid, an
+  /// identity that survives PID reuse (how a restarted daemon re-adopts).
+  std::uint64_t pid_start_time = 0;
   std::optional<Clock::time_point> started_at;
   std::optional<Clock::time_point> ended_at;
   /// Time from start to end (or to now while running).
@@ -167,6 +170,9 @@ class Task {
 
   TaskId id() const { return id_; }
   const TaskSpec& spec() const { return spec_; }
+  /// Restores a task recorded by an earlier Supervisor (see Supervisor::restore).
+  Task(TaskStatus recorded, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::Options stderr_log);
+
   /// The spec's name, or the command line.
   std::string display_name() const;
 

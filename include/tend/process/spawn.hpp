@@ -58,6 +58,11 @@ struct SpawnOptions {
   std::filesystem::path stdin_file;  ///< for StdinMode::file
   /// Send stderr into the stdout pipe (2>&1) instead of a pipe of its own.
   bool merge_stderr = false;
+  /// When set, stdout (and stderr, unless stderr_file is set too or
+  /// merge_stderr) go straight to this file, opened for appending (0600),
+  /// instead of a pipe: the bytes are on disk whatever happens to us.
+  std::filesystem::path stdout_file;
+  std::filesystem::path stderr_file;
   /// Run on a pseudo-terminal instead of pipes (stdin_mode and merge_stderr
   /// are then ignored: all three are the terminal).
   std::optional<TerminalOptions> terminal;
@@ -69,7 +74,7 @@ struct SpawnedChild {
   pid_t pid = -1;
   Pidfd pidfd;
   UniqueFd stdin_fd;   ///< write end, when StdinMode::pipe
-  UniqueFd stdout_fd;  ///< read end
+  UniqueFd stdout_fd;  ///< read end (none when stdout goes to a file)
   UniqueFd stderr_fd;  ///< read end, unless merge_stderr
   UniqueFd pty_master; ///< the terminal's master side (read and write), for a terminal
 };

@@ -1,0 +1,77 @@
+// Taking tasks up again after a restart: finished ones as they were, queued
+// ones queued again, running ones re-adopted when their process still lives.
+
+#include <fmt/format.h>
+
+#include "engine.hpp"
+#include "process_runtime.hpp"
+#include "task_control.hpp"
+#include "tend/process/process_table.hpp"
+
+namespace tend {
+
+TaskPtr Engine::restore(TaskSpec spec, TaskStatus recorded) {
+  if (closed_) throw std::logic_error("tend: the Supervisor is shut down; no new tasks");
+  const TaskId id = recorded.id;
+  {
+    std::lock_guard lock(tasks_mutex_);
+    if (tasks_.count(id)) throw TaskError(fmt::format("task {} exists already", id));
+    next_id_ = std::max(next_id_, id + 1);
+  }
+  const TaskState was = recorded.state;
+  auto task = std::make_shared<Task>(std::move(recorded), std::move(spec), log_options(id, Stream::stdout_stream),
+                                     log_options(id, Stream::stderr_stream));
+  {
+    std::lock_guard lock(tasks_mutex_);
+    tasks_.emplace(id, task);
+  }
+  if (is_final(was)) {
+    TaskControl::mark_finished(*task, was, task->status().exit_code, task->status().signal, task->status().reason,
+                               ++finish_seq_);
+    return task;
+  }
+  if (was == TaskState::queued) {
+    enqueue(task);
+    return task;
+  }
+  adopt(task);
+  return task;
+}
+
+void Engine::adopt(const TaskPtr& task) {
+  const TaskStatus st = task->status();
+  auto info = process::read_process_info(st.pid);
+  std::optional<process::Pidfd> pidfd;
+  if (st.pid > 0 && info && info->state != 'Z' && info->start_time == st.pid_start_time) {
+    pidfd = process::Pidfd::open(st.pid);
+  }
+  if (!pidfd) {
+    complete(task, TaskState::lost, std::nullopt, std::nullopt,
+             fmt::format("its process (pid {}) was gone when tend took it up again; how it ended is unknown", st.pid));
+    return;
+  }
+  auto rt = std::make_shared<ProcessRuntime>(executor_, task);
+  rt->marker = marker_for(task->id());
+  const TaskSpec& s = task->spec();
+  rt->ladder = s.stop.value_or(options_.stop_ladder);
+  auto at = std::make_shared<ProcessAttempt>(executor_);
+  at->number = st.attempts;
+  at->pgid = st.pid;
+  at->adopted = true;
+  at->started_at = st.started_at.value_or(Clock::now());
+  at->pidfd = std::move(*pidfd);
+  at->exit_watch.assign(at->pidfd.fd());
+  rt->current = at;
+  rt->live_attempts.push_back(at);
+  // A terminal's PTY died with the old daemon; a piped task's files are still there.
+  rt->file_capture = !options_.log_dir.empty() && !(s.kind == TaskKind::terminal && s.use_pty);
+  if (rt->file_capture) {
+    follow_files(rt);
+    catch_up(rt);
+  }
+  runtimes_.emplace(task->id(), rt);
+  TaskControl::update(*task, [](TaskStatus& status) { status.reason = "running (re-adopted after a restart)"; });
+  watch_exit(rt, at);
+}
+
+}  // namespace tend

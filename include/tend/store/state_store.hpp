@@ -1,0 +1,63 @@
+#pragma once
+// Durable state: every task (spec and latest status), its state transitions,
+// and settings (concurrency limits), in SQLite with WAL. One writer (the
+// daemon's executor); a crash loses at most the transaction in flight.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tend/core/task.hpp"
+
+struct sqlite3;
+
+namespace tend::store {
+
+/// The database could not be opened, read or written; what() says which and why.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct StoredTask {
+  TaskSpec spec;
+  TaskStatus status;
+};
+
+struct Transition {
+  Clock::time_point at;
+  TaskState state;
+  std::string reason;
+};
+
+class StateStore {
+ public:
+  /// Opens or creates the database (file mode 0600, WAL). Throws StoreError.
+  explicit StateStore(const std::filesystem::path& path);
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  /// Inserts or updates a task, and records a transition when its state changed.
+  void save(const TaskSpec& spec, const TaskStatus& status);
+  void remove(TaskId id);
+  /// Every task, by id.
+  std::vector<StoredTask> load() const;
+  std::vector<Transition> transitions(TaskId id) const;
+
+  void set_setting(const std::string& key, const std::string& value);
+  std::optional<std::string> setting(const std::string& key) const;
+  std::vector<std::pair<std::string, std::string>> settings_with_prefix(const std::string& prefix) const;
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  void exec(const char* sql);
+  std::filesystem::path path_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace tend::store

@@ -97,6 +97,12 @@ std::vector<TaskPtr> Engine::tasks() const {
   return result;
 }
 
+void Engine::forget(const TaskPtr& task) {
+  if (!task->finished()) throw TaskError(fmt::format("task {} is {}; stop it first", task->id(), to_string(task->state())));
+  std::lock_guard lock(tasks_mutex_);
+  tasks_.erase(task->id());
+}
+
 TaskPtr Engine::register_task(TaskSpec spec) {
   if (closed_) throw std::logic_error("tend: the Supervisor is shut down; no new tasks");
   TaskId id;

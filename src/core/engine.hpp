@@ -52,6 +52,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   TaskPtr spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout);
   TaskPtr find(TaskId id) const;
   std::vector<TaskPtr> tasks() const;
+  void forget(const TaskPtr& task);
 
   asio::awaitable<std::optional<TaskStatus>> wait(TaskPtr task, std::optional<Duration> timeout, OnTimeout on_timeout);
   asio::awaitable<std::optional<TaskPtr>> wait_any(std::vector<TaskPtr> tasks, std::optional<Duration> timeout);

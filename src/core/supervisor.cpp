@@ -69,6 +69,10 @@ TaskPtr Supervisor::find(TaskId id) const { return engine_->find(id); }
 
 std::vector<TaskPtr> Supervisor::tasks() const { return engine_->tasks(); }
 
+void Supervisor::forget(const TaskPtr& task) {
+  on_executor(*engine_, [&] { engine_->forget(task); });
+}
+
 std::optional<TaskStatus> Supervisor::poll(const TaskPtr& task) const {
   TaskStatus status = task->status();
   if (!status.finished()) return std::nullopt;

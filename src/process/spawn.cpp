@@ -259,7 +259,7 @@ SpawnedChild spawn(const SpawnOptions& options) {
   check(posix_spawnattr_setsigmask(&sa.attr, &empty), "setsigmask");
   check(posix_spawnattr_setsigdefault(&sa.attr, &all), "setsigdefault");
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  if (options.terminal) {
+  if (options.terminal || options.new_session) {
     flags |= POSIX_SPAWN_SETSID;  // session leader: the first tty it opens becomes its controlling terminal
   } else {
     check(posix_spawnattr_setpgroup(&sa.attr, 0), "setpgroup");

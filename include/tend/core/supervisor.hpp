@@ -13,6 +13,10 @@
 // pipe becoming readable, its timeout a timer; with nothing happening, the
 // io_context sleeps.
 //
+// With an io_context of your own, call the Supervisor from that context's
+// thread, or from another thread while the context runs: a call from another
+// thread is carried out on the executor and waits for it.
+//
 // Cleanup. Destroying the Supervisor stops every task it owns with its stop
 // ladder and reaps them. With an io_context of your own, destroy the
 // Supervisor on that context's thread or after it stopped running.
@@ -173,6 +177,9 @@ class Supervisor {
 
   TaskPtr find(TaskId id) const;
   std::vector<TaskPtr> tasks() const;
+  /// Drops a finished task from the table (its handle stays valid for its
+  /// holders). Throws TaskError while it has not finished.
+  void forget(const TaskPtr& task);
   /// The task's status if it has finished, else nullopt. Never blocks.
   std::optional<TaskStatus> poll(const TaskPtr& task) const;
 

@@ -63,6 +63,9 @@ struct SpawnOptions {
   /// instead of a pipe: the bytes are on disk whatever happens to us.
   std::filesystem::path stdout_file;
   std::filesystem::path stderr_file;
+  /// Start a new session (setsid) instead of only a new process group: the
+  /// child loses its controlling terminal, as a daemon should.
+  bool new_session = false;
   /// Run on a pseudo-terminal instead of pipes (stdin_mode and merge_stderr
   /// are then ignored: all three are the terminal).
   std::optional<TerminalOptions> terminal;

@@ -1,0 +1,18 @@
+#pragma once
+// tendd: one Supervisor, its state in SQLite, its socket. Runs until asked to
+// stop (daemon.shutdown, SIGTERM, SIGINT), then stops every task it owns.
+
+#include <filesystem>
+
+namespace tend::rpc {
+
+struct DaemonOptions {
+  std::filesystem::path socket;
+  std::filesystem::path state_dir;
+};
+
+/// Runs the daemon in this process until it is asked to stop. Returns the
+/// process exit code; throws std::runtime_error when it cannot start.
+int run_daemon(const DaemonOptions& options);
+
+}  // namespace tend::rpc

@@ -1,0 +1,69 @@
+#pragma once
+// The RPC methods: what tend does for a client, over one Supervisor. The
+// daemon calls handle() for every request; the CLI and the MCP server are
+// clients of these methods, so each behaviour exists once, here. The
+// methods and their params are documented in docs/protocol.md.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "tend/core/supervisor.hpp"
+#include "tend/rpc/json_rpc.hpp"
+#include "tend/store/state_store.hpp"
+
+namespace tend::rpc {
+
+namespace asio = boost::asio;
+
+/// One client connection, as the methods see it: a way to push notifications
+/// (event subscriptions) and what it subscribed to.
+struct Session {
+  std::function<void(std::string line)> send;
+  std::vector<Subscription> subscriptions;
+};
+
+class Service {
+ public:
+  /// `store` may be null (no persistence). `shutdown` is called by daemon.shutdown.
+  Service(Supervisor& supervisor, store::StateStore* store, std::filesystem::path socket,
+          std::filesystem::path state_dir, std::function<void()> shutdown);
+
+  /// Answers one request: the result, or an RpcError naming what was wrong.
+  asio::awaitable<json> handle(const Request& request, std::shared_ptr<Session> session);
+
+  /// Saves a task's spec and status (called on every state change).
+  void persist(const TaskPtr& task);
+
+ private:
+  using Params = const json&;
+  asio::awaitable<json> run(Params p);
+  json list(Params p);
+  json status(Params p);
+  asio::awaitable<json> output(Params p);
+  asio::awaitable<json> wait(Params p);
+  asio::awaitable<json> kill(Params p);
+  json send(Params p);
+  json pause_resume(Params p, bool pause);
+  json remove(Params p);
+  json clean(Params p);
+  json daemon_status(Params p);
+  json set_parallel(Params p, bool is_group_add);
+  json subscribe(Params p, const std::shared_ptr<Session>& session);
+
+  TaskPtr resolve(const json& id_or_name) const;
+  std::vector<TaskPtr> resolve_all(Params p) const;
+  void forget(const TaskPtr& task);
+
+  Supervisor& sup_;
+  store::StateStore* store_;
+  std::filesystem::path socket_;
+  std::filesystem::path state_dir_;
+  std::function<void()> shutdown_;
+  Clock::time_point started_at_ = Clock::now();
+};
+
+}  // namespace tend::rpc

@@ -1,0 +1,179 @@
+#include "client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "tend/process/spawn.hpp"
+#include "tend/rpc/paths.hpp"
+
+namespace tend::cli {
+namespace {
+
+int connect_socket(const std::filesystem::path& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw ClientError(fmt::format("tend: socket: {}", std::strerror(errno)));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.string().size() >= sizeof addr.sun_path) {
+    ::close(fd);
+    throw ClientError(fmt::format("tend: socket path too long: {}", path.string()));
+  }
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string tail_of(const std::filesystem::path& file, std::size_t max_bytes) {
+  std::ifstream in(file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  return text.size() > max_bytes ? text.substr(text.size() - max_bytes) : text;
+}
+
+}  // namespace
+
+std::optional<Client> Client::try_connect() {
+  int fd = connect_socket(rpc::socket_path());
+  if (fd < 0) return std::nullopt;
+  return Client(fd);
+}
+
+Client Client::connect(bool start) {
+  if (auto c = try_connect()) return std::move(*c);
+  if (!start) throw ClientError(fmt::format("tend: no daemon is running (socket {})", rpc::socket_path().string()));
+  start_daemon();
+  if (auto c = try_connect()) return std::move(*c);
+  throw ClientError(fmt::format("tend: the daemon started but cannot be reached at {}", rpc::socket_path().string()));
+}
+
+void start_daemon() {
+  auto state = rpc::state_dir();
+  try {
+    rpc::ensure_private_dir(state);
+  } catch (const std::exception& e) {
+    throw ClientError(e.what());
+  }
+  auto log = state / "daemon.log";
+  process::SpawnOptions so;
+  so.argv = {"/proc/self/exe", "daemon", "run"};
+  so.new_session = true;  // detached: no controlling terminal, its own session
+  // Started from inside a tend task, the daemon must not count as that task's
+  // leftover (and be stopped with it): it is meant to outlive its starter.
+  so.unset_env = {"TEND_TASK"};
+  so.stdout_file = log;
+  so.merge_stderr = true;
+  process::SpawnedChild child;
+  try {
+    child = process::spawn(so);
+  } catch (const process::SpawnError& e) {
+    throw ClientError(fmt::format("tend: cannot start the daemon: {}", e.what()));
+  }
+  // Its socket appears within milliseconds; give it up to 10 s on a loaded machine.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto pause = std::chrono::milliseconds(2);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int fd = connect_socket(rpc::socket_path());
+    if (fd >= 0) {
+      ::close(fd);
+      return;
+    }
+    if (child.pidfd.has_exited()) {
+      throw ClientError(fmt::format("tend: the daemon exited at start; its log ({}) says:\n{}", log.string(),
+                                    tail_of(log, 2000)));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+  throw ClientError(fmt::format("tend: the daemon did not open {} within 10 s; see {}", rpc::socket_path().string(),
+                                log.string()));
+}
+
+Client::Client(Client&& other) noexcept
+    : on_notification(std::move(other.on_notification)),
+      fd_(std::exchange(other.fd_, -1)),
+      buffer_(std::move(other.buffer_)),
+      next_id_(other.next_id_) {}
+
+Client::~Client() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<json> Client::read_message(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    auto nl = buffer_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      try {
+        return json::parse(line);
+      } catch (const json::exception& e) {
+        throw ClientError(fmt::format("tend: the daemon sent something that is not JSON: {}", e.what()));
+      }
+    }
+    int wait = -1;
+    if (timeout_ms >= 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      wait = static_cast<int>(left.count());
+    }
+    pollfd p{fd_, POLLIN, 0};
+    int rc = ::poll(&p, 1, wait);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) return std::nullopt;
+    char chunk[65536];
+    ssize_t n = ::read(fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw ClientError("tend: the daemon closed the connection");
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+json Client::call(const std::string& method, json params) {
+  std::int64_t id = next_id_++;
+  std::string line = rpc::dump({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
+  line += '\n';
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ClientError(fmt::format("tend: cannot talk to the daemon: {}", std::strerror(errno)));
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  while (true) {
+    json message = *read_message(-1);
+    if (!message.contains("id")) {
+      if (on_notification) on_notification(message);
+      continue;
+    }
+    if (message["id"] != id) continue;
+    if (message.contains("error")) {
+      const json& e = message["error"];
+      throw rpc::RpcError(e.value("code", rpc::error_code::internal_error), e.value("message", "unknown error"),
+                          e.contains("data") ? e["data"] : json(nullptr));
+    }
+    return message["result"];
+  }
+}
+
+std::optional<json> Client::next_notification(int timeout_ms) {
+  while (true) {
+    auto message = read_message(timeout_ms);
+    if (!message) return std::nullopt;
+    if (!message->contains("id")) return message;
+  }
+}
+
+}  // namespace tend::cli

@@ -1,0 +1,424 @@
+#include "commands.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "client.hpp"
+#include "format.hpp"
+#include "tend/core/duration.hpp"
+#include "tend/process/signals.hpp"
+#include "tend/rpc/paths.hpp"
+
+extern char** environ;
+
+namespace tend::cli {
+namespace {
+
+json id_ref(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) return std::stoll(text);
+  return text;
+}
+
+json id_refs(const std::vector<std::string>& texts) {
+  json ids = json::array();
+  for (const auto& t : texts) ids.push_back(id_ref(t));
+  return ids;
+}
+
+std::int64_t duration_ms(const std::string& option, const std::string& text) {
+  auto d = parse_duration(text);
+  if (!d) throw UsageError(fmt::format("{}: invalid duration \"{}\"", option, text));
+  return d->count();
+}
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// The daemon sends raw bytes as base64, so binary output arrives intact.
+std::string decode_base64(std::string_view in) {
+  static constexpr std::string_view table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    auto v = table.find(c);
+    if (v == std::string_view::npos) continue;  // '=' padding
+    buf = (buf << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buf >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+// Exit code of `tend run --wait`, as timeout(1) has it.
+int exit_code_of(const json& task) {
+  const std::string state = task["state"];
+  if (state == "timed_out" || state == "stalled") return kTimedOut;
+  if (!task["signal_number"].is_null()) return 128 + task["signal_number"].get<int>();
+  if (!task["exit_code"].is_null()) return task["exit_code"].get<int>();
+  return state == "succeeded" ? 0 : 1;
+}
+
+// Shows a task's output from the given cursors until it ends: first what is
+// there already, then what the daemon pushes as it comes (an event
+// subscription: no polling), skipping bytes already shown.
+json follow(Client& client, const json& id, bool want_out, bool want_err, std::uint64_t out_from, std::uint64_t err_from) {
+  std::uint64_t shown[2] = {out_from, err_from};
+  client.call("events.subscribe", {{"ids", json::array({id})}, {"output", true}});
+  auto catch_up = [&](int i) {
+    while (true) {
+      json r = client.call("task.output", {{"id", id}, {"stream", i == 0 ? "stdout" : "stderr"}, {"since", shown[i]},
+                                           {"encoding", "base64"}, {"max_bytes", 1 << 20}});
+      std::string data = decode_base64(r["data_base64"].get<std::string>());
+      write_all(i == 0 ? 1 : 2, data);
+      shown[i] = r["next_cursor"].get<std::uint64_t>();
+      if (data.empty()) return r;
+    }
+  };
+  json last;
+  if (want_out) last = catch_up(0);
+  if (want_err) last = catch_up(1);
+  while (last["state"] == "queued" || last["state"] == "running") {
+    auto note = client.next_notification(-1);
+    if (!note) break;
+    const json& p = (*note)["params"];
+    std::string kind = p.value("kind", "");
+    if (kind == "output") {
+      int i = p["stream"] == "stdout" ? 0 : 1;
+      if ((i == 0 && !want_out) || (i == 1 && !want_err)) continue;
+      std::string data = p["data"];
+      std::uint64_t end = p["cursor_end"];
+      if (end <= shown[i]) continue;
+      // Only the part not shown yet (the catch-up may have covered the start).
+      std::uint64_t begin = end - data.size();
+      if (begin < shown[i]) data.erase(0, static_cast<std::size_t>(shown[i] - begin));
+      if (begin > shown[i]) {
+        last = catch_up(i);  // a gap (dropped for size): read it by cursor
+        continue;
+      }
+      write_all(i == 0 ? 1 : 2, data);
+      shown[i] = end;
+    } else if (kind == "exited") {
+      break;
+    }
+  }
+  // Whatever came between the last event and the end.
+  if (want_out) catch_up(0);
+  if (want_err) catch_up(1);
+  return client.call("task.status", {{"id", id}});
+}
+
+}  // namespace
+
+int cmd_run(const Options& o) {
+  json p = json::object();
+  if (o.shell) {
+    std::string line;
+    for (const auto& word : o.command) line += (line.empty() ? "" : " ") + word;
+    p["shell"] = line;
+  } else {
+    p["argv"] = o.command;
+  }
+  if (!o.name.empty()) p["name"] = o.name;
+  p["cwd"] = o.cwd.empty() ? std::filesystem::current_path().string() : std::filesystem::absolute(o.cwd).string();
+  // The task gets this shell's environment (as if run here), plus --env.
+  json env = json::object();
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string_view::npos) env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
+  }
+  for (const auto& kv : o.env) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--env: expected NAME=VALUE, not \"{}\"", kv));
+    env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  p["env"] = env;
+  p["inherit_env"] = false;
+  if (!o.timeout.empty()) p["timeout_ms"] = duration_ms("--timeout", o.timeout);
+  if (!o.idle_timeout.empty()) p["idle_timeout_ms"] = duration_ms("--idle-timeout", o.idle_timeout);
+  if (!o.idle_policy.empty()) {
+    if (o.idle_policy != "warn" && o.idle_policy != "stop") {
+      throw UsageError(fmt::format("--idle-policy: expected warn or stop, not \"{}\"", o.idle_policy));
+    }
+    p["idle_policy"] = o.idle_policy;
+  }
+  if (o.terminal) p["terminal"] = true;
+  if (!o.group.empty()) p["group"] = o.group;
+  if (!o.after.empty()) p["after"] = id_refs(o.after);
+  if (o.priority) p["priority"] = *o.priority;
+  if (!o.ready_pattern.empty()) p["ready_pattern"] = o.ready_pattern;
+  if (o.ready_port) {
+    if (*o.ready_port < 0 || *o.ready_port > 65535) throw UsageError("--ready-port: expected a port number");
+    p["ready_port"] = *o.ready_port;
+  }
+  if (!o.ready_timeout.empty()) p["ready_timeout_ms"] = duration_ms("--ready-timeout", o.ready_timeout);
+  if (o.allocate_port || (o.ready_port && *o.ready_port == 0)) p["allocate_port"] = true;
+  if (!o.restart.empty()) {
+    if (o.restart != "no" && o.restart != "on-failure" && o.restart != "always") {
+      throw UsageError(fmt::format("--restart: expected no, on-failure or always, not \"{}\"", o.restart));
+    }
+    p["restart"] = o.restart;
+  }
+  if (!o.stop_signal.empty()) {
+    if (!process::parse_signal(o.stop_signal)) throw UsageError(fmt::format("--stop-signal: unknown signal \"{}\"", o.stop_signal));
+    p["stop_signal"] = o.stop_signal;
+  }
+  if (!o.grace.empty()) p["grace_ms"] = duration_ms("--grace", o.grace);
+  if (o.stdin_pipe) p["stdin"] = "pipe";
+
+  Client client = Client::connect();
+  json task;
+  try {
+    task = client.call("task.run", p);
+  } catch (const rpc::RpcError& e) {
+    if (e.code() == rpc::error_code::not_ready) {
+      std::cerr << "tend: " << e.what() << "\n";
+      return 1;
+    }
+    throw;
+  }
+  if (o.wait) {
+    json end = follow(client, task["id"], true, true, 0, 0);
+    if (o.json) std::cout << end.dump(2) << "\n";
+    return exit_code_of(end);
+  }
+  if (o.json) {
+    std::cout << task.dump(2) << "\n";
+  } else {
+    std::cout << task["id"].get<std::uint64_t>() << "\n";
+  }
+  return 0;
+}
+
+int cmd_ls(const Options& o) {
+  Client client = Client::connect();
+  json r = client.call("task.list", {{"all", o.all}});
+  if (o.json) {
+    std::cout << r["tasks"].dump(2) << "\n";
+  } else {
+    std::cout << task_table(r["tasks"], use_colour(1));
+  }
+  return 0;
+}
+
+int cmd_status(const Options& o) {
+  Client client = Client::connect();
+  json t = client.call("task.status", {{"id", id_ref(o.id)}});
+  if (o.json) {
+    std::cout << t.dump(2) << "\n";
+  } else {
+    std::cout << status_page(t, use_colour(1));
+  }
+  return 0;
+}
+
+int cmd_logs(const Options& o) {
+  if (o.only_stdout && o.only_stderr) throw UsageError("--stdout and --stderr: choose one (or neither for both)");
+  bool want_out = !o.only_stderr, want_err = !o.only_stdout;
+  Client client = Client::connect();
+  json id = id_ref(o.id);
+  if (o.since && *o.since < 0) throw UsageError("--since: expected a cursor (a byte offset, 0 or more)");
+  std::uint64_t since = o.since ? static_cast<std::uint64_t>(*o.since) : 0;
+  if (o.follow && !o.json && !o.tail && o.grep.empty()) {
+    follow(client, id, want_out, want_err, want_out ? since : 0, want_err && !want_out ? since : 0);
+    return 0;
+  }
+  auto fetch = [&](const char* stream) {
+    json p = {{"id", id}, {"stream", stream}, {"since", since}, {"max_bytes", 16 << 20}};
+    if (o.tail) p["tail_lines"] = *o.tail;
+    if (!o.grep.empty()) p["grep"] = o.grep;
+    return client.call("task.output", p);
+  };
+  if (o.json) {
+    json r = fetch(o.only_stderr ? "stderr" : "stdout");
+    std::cout << json{{"data", r["data"]}, {"next_cursor", r["next_cursor"]}, {"eof", r["eof"]}}.dump() << "\n";
+    return 0;
+  }
+  if (want_out) write_all(1, fetch("stdout")["data"].get<std::string>());
+  if (want_err) write_all(2, fetch("stderr")["data"].get<std::string>());
+  return 0;
+}
+
+int cmd_wait(const Options& o) {
+  Client client = Client::connect();
+  json params = {{"ids", id_refs(o.ids)}, {"any", o.any}};
+  std::optional<std::int64_t> limit;
+  if (!o.timeout.empty()) limit = duration_ms("--timeout", o.timeout);
+  const bool live = use_colour(2) && !o.json;
+  auto started = std::chrono::steady_clock::now();
+  json r;
+  if (!live) {
+    if (limit) params["timeout_ms"] = *limit;
+    r = client.call("task.wait", params);
+  } else {
+    // On a terminal: a live line (spinner, elapsed time, last output line),
+    // redrawn between short waits; the waiting itself stays in the daemon.
+    static const char* spinner[] = {"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"};
+    for (int frame = 0;; ++frame) {
+      auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+      std::int64_t slice = 200;
+      if (limit) slice = std::max<std::int64_t>(0, std::min(slice, *limit - elapsed.count()));
+      params["timeout_ms"] = slice;
+      r = client.call("task.wait", params);
+      if (!r["timed_out"].get<bool>() || (limit && elapsed.count() >= *limit)) break;
+      std::string last;
+      auto tail = client.call("task.output", {{"id", id_ref(o.ids.front())}, {"tail_lines", 1}});
+      last = tail["data"].get<std::string>();
+      if (!last.empty() && last.back() == '\n') last.pop_back();
+      if (last.size() > 60) last = last.substr(0, 57) + "...";
+      std::cerr << fmt::format("\r\x1b[2K{} waiting for {} ({}) {}", spinner[frame % 10], fmt::join(o.ids, " "),
+                               human_ms(elapsed.count()), last)
+                << std::flush;
+    }
+    std::cerr << "\r\x1b[2K" << std::flush;
+  }
+  if (o.json) {
+    std::cout << r.dump(2) << "\n";
+  } else {
+    for (const auto& t : r["finished"]) {
+      std::cout << fmt::format("{} {}: {}\n", t["id"].get<std::uint64_t>(), t["state"].get<std::string>(),
+                               t["reason"].get<std::string>());
+    }
+  }
+  if (r["timed_out"].get<bool>()) {
+    if (!o.json) std::cerr << "tend: still running: " << r["pending"].dump() << "\n";
+    return kTimedOut;
+  }
+  for (const auto& t : r["finished"]) {
+    if (t["state"] != "succeeded") return 1;
+  }
+  return 0;
+}
+
+int cmd_kill(const Options& o) {
+  json p = {{"ids", id_refs(o.ids)}};
+  if (!o.signal.empty()) {
+    if (!process::parse_signal(o.signal)) throw UsageError(fmt::format("--signal: unknown signal \"{}\"", o.signal));
+    p["signal"] = o.signal;
+  }
+  if (!o.grace.empty()) p["grace_ms"] = duration_ms("--grace", o.grace);
+  Client client = Client::connect();
+  json r = client.call("task.kill", p);
+  for (const auto& t : r["tasks"]) {
+    if (t.contains("signal_sent")) {
+      std::cout << fmt::format("{}: {}\n", t["id"].get<std::uint64_t>(),
+                               t["signal_sent"].get<bool>() ? "signal sent" : "not running");
+    } else {
+      std::cout << fmt::format("{} {}: {}\n", t["id"].get<std::uint64_t>(), t["state"].get<std::string>(),
+                               t["reason"].get<std::string>());
+    }
+  }
+  return 0;
+}
+
+int cmd_send(const Options& o) {
+  Client client = Client::connect();
+  client.call("task.send", {{"id", id_ref(o.id)}, {"text", o.text}, {"newline", !o.no_newline}, {"eof", o.eof}});
+  return 0;
+}
+
+int cmd_simple(const char* method, const Options& o) {
+  Client client = Client::connect();
+  json t = client.call(method, {{"id", id_ref(o.id)}});
+  std::cout << fmt::format("{} {}\n", t["id"].get<std::uint64_t>(), t["paused"].get<bool>() ? "paused" : "running");
+  return 0;
+}
+
+int cmd_rm(const Options& o) {
+  Client client = Client::connect();
+  json r = client.call("task.remove", {{"ids", id_refs(o.ids)}});
+  for (const auto& id : r["removed"]) std::cout << "removed " << id.get<std::uint64_t>() << "\n";
+  return 0;
+}
+
+int cmd_clean(const Options&) {
+  Client client = Client::connect();
+  json r = client.call("task.clean", json::object());
+  std::cout << "removed " << r["removed"].size() << " finished tasks\n";
+  return 0;
+}
+
+int cmd_parallel(const Options& o, bool group_add) {
+  if (o.parallel < 0) throw UsageError("expected a limit of 0 (none) or more");
+  Client client = Client::connect();
+  if (group_add) {
+    client.call("group.add", {{"name", o.group}, {"parallel", o.parallel}});
+  } else {
+    json p = {{"n", o.parallel}};
+    if (!o.group.empty()) p["group"] = o.group;
+    client.call("queue.parallel", p);
+  }
+  return 0;
+}
+
+int cmd_daemon_start(const Options&) {
+  if (auto c = Client::try_connect()) {
+    std::cout << "tend: the daemon is running (pid " << c->call("daemon.status")["pid"] << ")\n";
+    return 0;
+  }
+  Client client = Client::connect(true);
+  std::cout << "tend: daemon started (pid " << client.call("daemon.status")["pid"] << ")\n";
+  return 0;
+}
+
+int cmd_daemon_stop(const Options&) {
+  auto c = Client::try_connect();
+  if (!c) {
+    std::cout << "tend: no daemon is running\n";
+    return 0;
+  }
+  c->call("daemon.shutdown");
+  // It stops its tasks first (TERM, grace, KILL), then its socket goes.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (!c->next_notification(100)) continue;
+    } catch (const ClientError&) {
+      std::cout << "tend: daemon stopped\n";
+      return 0;  // the connection closed: it is gone
+    }
+  }
+  std::cerr << "tend: the daemon did not stop within 60 s\n";
+  return 1;
+}
+
+int cmd_daemon_status(const Options& o) {
+  auto c = Client::try_connect();
+  if (!c) {
+    if (o.json) {
+      std::cout << json{{"running", false}, {"socket", rpc::socket_path().string()}}.dump(2) << "\n";
+    } else {
+      std::cout << "tend: no daemon is running (socket " << rpc::socket_path().string() << ")\n";
+    }
+    return 3;  // as systemctl status: not running
+  }
+  json s = c->call("daemon.status");
+  s["running"] = true;
+  if (o.json) {
+    std::cout << s.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("tend daemon {} (pid {}), up {}\n  socket {}\n  state  {}\n  tasks  {} running, {} queued, {} finished\n",
+                             s["version"].get<std::string>(), s["pid"].get<int>(),
+                             human_ms(s["uptime_ms"].get<std::int64_t>()), s["socket"].get<std::string>(),
+                             s["state_dir"].get<std::string>(), s["tasks"]["running"].get<std::size_t>(),
+                             s["tasks"]["queued"].get<std::size_t>(), s["tasks"]["finished"].get<std::size_t>());
+  }
+  return 0;
+}
+
+}  // namespace tend::cli

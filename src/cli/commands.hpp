@@ -1,0 +1,47 @@
+#pragma once
+// The tend subcommands: turn options into RPC calls, results into text and
+// exit codes.
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tend::cli {
+
+constexpr int kUsage = 2;     ///< usage errors and unknown tasks
+constexpr int kTimedOut = 124;  ///< as timeout(1)
+
+/// A mistake in how tend was called; exit 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  std::string name, cwd, timeout, idle_timeout, idle_policy, group, ready_pattern, ready_timeout, restart,
+      stop_signal, grace, grep, signal, id, text;
+  std::vector<std::string> env, after, command, ids;
+  std::optional<int> ready_port, priority, tail;
+  std::optional<long long> since;
+  bool terminal = false, shell = false, wait = false, json = false, all = false, follow = false, only_stdout = false,
+       only_stderr = false, any = false, no_newline = false, eof = false, allocate_port = false, stdin_pipe = false;
+  long long parallel = 0;
+};
+
+int cmd_run(const Options& o);
+int cmd_ls(const Options& o);
+int cmd_status(const Options& o);
+int cmd_logs(const Options& o);
+int cmd_wait(const Options& o);
+int cmd_kill(const Options& o);
+int cmd_send(const Options& o);
+int cmd_simple(const char* method, const Options& o);
+int cmd_rm(const Options& o);
+int cmd_clean(const Options& o);
+int cmd_parallel(const Options& o, bool group_add);
+int cmd_daemon_start(const Options& o);
+int cmd_daemon_stop(const Options& o);
+int cmd_daemon_status(const Options& o);
+
+}  // namespace tend::cli

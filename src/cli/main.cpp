@@ -1,0 +1,156 @@
+// tend: the command line. Parsing and printing only; everything it does is an
+// RPC method of the daemon (src/rpc/service.cpp), so it exists once.
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "client.hpp"
+#include "commands.hpp"
+#include "tend/rpc/daemon.hpp"
+#include "tend/rpc/paths.hpp"
+
+using namespace tend::cli;
+
+int main(int argc, char** argv) {
+  CLI::App app{"tend: runs and looks after background work", "tend"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tend 0.1.0");
+  Options o;
+
+  auto* run = app.add_subcommand("run", "Start a task and print its id");
+  run->add_option("--name", o.name, "A name to refer to it by");
+  run->add_option("--cwd", o.cwd, "Working directory (default: here)");
+  run->add_option("--env", o.env, "Set a variable, K=V (repeatable)");
+  run->add_option("--timeout", o.timeout, "Wall-clock limit (500ms, 30s, 5m, 1h; 0 for none)");
+  run->add_option("--idle-timeout", o.idle_timeout, "Longest silence on its output (0 for none)");
+  run->add_option("--idle-policy", o.idle_policy, "What silence does: warn or stop");
+  run->add_flag("--terminal", o.terminal, "Run on a pseudo-terminal");
+  run->add_flag("--shell", o.shell, "Run the command through /bin/sh -c");
+  run->add_option("--group", o.group, "Queue group");
+  run->add_option("--after", o.after, "Start only after this task succeeded (repeatable)");
+  run->add_option("--priority", o.priority, "Higher starts first");
+  run->add_option("--ready-pattern", o.ready_pattern, "Ready once a line matches this regex");
+  run->add_option("--ready-port", o.ready_port, "Ready once this localhost port accepts (0: the allocated $PORT)");
+  run->add_option("--ready-timeout", o.ready_timeout, "How long to wait for readiness (default 60s)");
+  run->add_flag("--port", o.allocate_port, "Hand the task a free port in $PORT");
+  run->add_option("--restart", o.restart, "no, on-failure or always");
+  run->add_option("--stop-signal", o.stop_signal, "The first signal of a stop (default TERM)");
+  run->add_option("--grace", o.grace, "Time between the stop signal and KILL (default 5s)");
+  run->add_flag("--stdin", o.stdin_pipe, "Keep its stdin open for tend send");
+  run->add_flag("--wait", o.wait, "Stream its output and exit as it does (124 on timeout, 128+N on signal N)");
+  run->add_flag("--json", o.json, "Print the task as JSON");
+  run->add_option("command", o.command, "The command and its arguments (after --)")->required();
+
+  auto* ls = app.add_subcommand("ls", "List tasks");
+  ls->add_flag("--all", o.all, "Every task, not only the active and the last 20 finished");
+  ls->add_flag("--json", o.json, "JSON");
+
+  auto* status = app.add_subcommand("status", "Show a task");
+  status->add_option("id", o.id, "Task id or name")->required();
+  status->add_flag("--json", o.json, "JSON");
+
+  auto* logs = app.add_subcommand("logs", "Show a task's output");
+  logs->add_option("id", o.id, "Task id or name")->required();
+  logs->add_flag("-f,--follow", o.follow, "Keep showing output until the task ends");
+  logs->add_option("--tail", o.tail, "Only the last N lines");
+  logs->add_option("--since", o.since, "Start at this byte cursor");
+  logs->add_option("--grep", o.grep, "Only lines matching this regex");
+  logs->add_flag("--stdout", o.only_stdout, "Only stdout");
+  logs->add_flag("--stderr", o.only_stderr, "Only stderr");
+  logs->add_flag("--json", o.json, "{\"data\": ..., \"next_cursor\": N}");
+
+  auto* wait = app.add_subcommand("wait", "Wait for tasks to end");
+  wait->add_option("ids", o.ids, "Task ids or names")->required();
+  wait->add_flag("--any", o.any, "Return when the first ends");
+  wait->add_option("--timeout", o.timeout, "Give up waiting after this long (the tasks go on)");
+  wait->add_flag("--json", o.json, "JSON");
+
+  auto* kill = app.add_subcommand("kill", "Stop tasks (TERM, grace, KILL) or send one signal");
+  kill->add_option("ids", o.ids, "Task ids or names")->required();
+  kill->add_option("--grace", o.grace, "Time between TERM and KILL (default 5s)");
+  kill->add_option("--signal", o.signal, "Send only this signal (with --grace: start the stop with it)");
+
+  auto* send = app.add_subcommand("send", "Write to a task's terminal or stdin");
+  send->add_option("id", o.id, "Task id or name")->required();
+  send->add_option("text", o.text, "What to write")->required();
+  send->add_flag("--no-newline", o.no_newline, "Do not end with a newline");
+  send->add_flag("--eof", o.eof, "Then close its input");
+
+  auto* pause = app.add_subcommand("pause", "Pause a task (SIGSTOP; its clocks stop)");
+  pause->add_option("id", o.id, "Task id or name")->required();
+  auto* resume = app.add_subcommand("resume", "Resume a paused task");
+  resume->add_option("id", o.id, "Task id or name")->required();
+  auto* rm = app.add_subcommand("rm", "Remove finished tasks and their logs");
+  rm->add_option("ids", o.ids, "Task ids or names")->required();
+  app.add_subcommand("clean", "Remove every finished task");
+
+  auto* parallel = app.add_subcommand("parallel", "How many queued tasks may run at once (0: no limit)");
+  parallel->add_option("n", o.parallel, "The limit")->required();
+  parallel->add_option("--group", o.group, "For this group only");
+  auto* group = app.add_subcommand("group", "Queue groups");
+  group->require_subcommand(1);
+  auto* group_add = group->add_subcommand("add", "Add (or change) a group");
+  group_add->add_option("name", o.group, "Group name")->required();
+  group_add->add_option("--parallel", o.parallel, "Its limit")->default_val(1);
+
+  auto* daemon = app.add_subcommand("daemon", "The background daemon");
+  daemon->require_subcommand(1);
+  auto* d_start = daemon->add_subcommand("start", "Start it if it is not running");
+  auto* d_stop = daemon->add_subcommand("stop", "Stop it and every task it runs");
+  auto* d_status = daemon->add_subcommand("status", "Is it running?");
+  d_status->add_flag("--json", o.json, "JSON");
+  auto* d_run = daemon->add_subcommand("run", "Run it in the foreground");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsage;
+  }
+
+  try {
+    if (*d_run) {
+      spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+      return tend::rpc::run_daemon({tend::rpc::socket_path(), tend::rpc::state_dir()});
+    }
+    if (*d_start) return cmd_daemon_start(o);
+    if (*d_stop) return cmd_daemon_stop(o);
+    if (*d_status) return cmd_daemon_status(o);
+    if (*run) return cmd_run(o);
+    if (*ls) return cmd_ls(o);
+    if (*status) return cmd_status(o);
+    if (*logs) return cmd_logs(o);
+    if (*wait) return cmd_wait(o);
+    if (*kill) return cmd_kill(o);
+    if (*send) return cmd_send(o);
+    if (*pause) return cmd_simple("task.pause", o);
+    if (*resume) return cmd_simple("task.resume", o);
+    if (*rm) return cmd_rm(o);
+    if (app.got_subcommand("clean")) return cmd_clean(o);
+    if (*parallel) return cmd_parallel(o, false);
+    if (*group_add) return cmd_parallel(o, true);
+  } catch (const UsageError& e) {
+    std::cerr << "tend: " << e.what() << "\n";
+    return kUsage;
+  } catch (const tend::rpc::RpcError& e) {
+    std::cerr << "tend: " << e.what() << "\n";
+    if (e.data().is_object() && e.data().contains("output_tail")) {
+      // Already part of the message; nothing more to add.
+    }
+    bool usage = e.code() == tend::rpc::error_code::no_such_task || e.code() == tend::rpc::error_code::invalid_params;
+    return usage ? kUsage : 1;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  return kUsage;
+}

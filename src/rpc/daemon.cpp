@@ -1,0 +1,83 @@
+#include "tend/rpc/daemon.hpp"
+
+#include <signal.h>
+
+#include <boost/asio.hpp>
+#include <spdlog/spdlog.h>
+
+#include "tend/rpc/paths.hpp"
+#include "tend/rpc/server.hpp"
+#include "tend/rpc/service.hpp"
+#include "tend/store/state_store.hpp"
+
+namespace tend::rpc {
+
+int run_daemon(const DaemonOptions& options) {
+  ensure_private_dir(options.state_dir);
+  ensure_private_dir(options.state_dir / "logs");
+  store::StateStore store(options.state_dir / "tend.db");
+
+  asio::io_context io(1);
+  SupervisorOptions so;
+  so.log_dir = options.state_dir / "logs";
+  // Tasks write their own log files: every byte is on disk even if the
+  // daemon is SIGKILLed, and tasks outlive it to be re-adopted.
+  so.direct_output_files = true;
+  Supervisor sup(io, so);
+
+  bool stopping = false;
+  std::unique_ptr<Server> server;
+  auto shutdown = [&] {
+    if (stopping) return;
+    stopping = true;
+    spdlog::info("tend: daemon stopping: stopping every task");
+    if (server) server->stop();
+    asio::co_spawn(io, sup.async_shutdown(), [&](std::exception_ptr) { io.stop(); });
+  };
+  Service service(sup, &store, options.socket, options.state_dir, shutdown);
+  auto on_event = [&](const Event& e) {
+    if (e.kind != Event::Kind::output) service.persist(e.task);
+  };
+  Subscription persistence = sup.subscribe(on_event);
+
+  // Everything below touches the Supervisor, so it runs on its executor:
+  // take up where the last daemon left off, then open the socket.
+  std::exception_ptr startup_error;
+  asio::post(io, [&] {
+    try {
+      for (const auto& [key, value] : store.settings_with_prefix("parallel:")) {
+        sup.set_parallel(key.substr(std::string("parallel:").size()), std::stoul(value));
+      }
+      for (auto& record : store.load()) {
+        TaskStatus before = record.status;
+        try {
+          TaskPtr task = sup.restore(record.spec, record.status);
+          if (task->state() != before.state || task->status().reason != before.reason) service.persist(task);
+          if (!is_final(before.state)) {
+            spdlog::info("tend: task {} was {}; now {} ({})", task->id(), to_string(before.state),
+                         to_string(task->state()), task->status().reason);
+          }
+        } catch (const std::exception& e) {
+          spdlog::error("tend: cannot take up task {}: {}", before.id, e.what());
+        }
+      }
+      server = std::make_unique<Server>(io, service, options.socket);
+      server->start();
+      spdlog::info("tend: daemon {} listening on {} (state in {})", ::getpid(), options.socket.string(),
+                   options.state_dir.string());
+    } catch (...) {
+      startup_error = std::current_exception();
+      io.stop();
+    }
+  });
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) shutdown();
+  });
+  io.run();
+  server.reset();
+  if (startup_error) std::rethrow_exception(startup_error);
+  return 0;
+}
+
+}  // namespace tend::rpc

@@ -1,0 +1,523 @@
+#include "tend/rpc/service.hpp"
+
+#include <unistd.h>
+
+#include <regex>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "params.hpp"
+#include "tend/process/signals.hpp"
+#include "tend/store/task_codec.hpp"
+
+namespace tend::rpc {
+
+using namespace params;
+
+namespace {
+
+constexpr std::size_t kMaxRead = 16u << 20;
+constexpr const char* kVersion = "0.1.0";
+
+json status_json(const TaskPtr& task) { return store::status_to_json(task->status(), task->spec()); }
+
+void check_regex(const std::optional<std::string>& pattern, const char* name) {
+  if (!pattern) return;
+  try {
+    std::regex re(*pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    throw RpcError(error_code::invalid_params,
+                   fmt::format("invalid params: \"{}\" is not a valid regular expression: {}", name, e.what()));
+  }
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out += table[v >> 18];
+    out += table[(v >> 12) & 63];
+    out += table[(v >> 6) & 63];
+    out += table[v & 63];
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += table[v >> 18];
+    out += table[(v >> 12) & 63];
+    out += i + 1 < in.size() ? table[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Waits (on the executor) until `task` writes output or ends, or `deadline`.
+asio::awaitable<void> wait_for_activity(Supervisor& sup, TaskPtr task, asio::steady_timer::time_point deadline) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  auto on_event = [&timer, id = task->id()](const Event& e) {
+    if (e.task->id() == id && (e.kind == Event::Kind::output || e.kind == Event::Kind::exited ||
+                               e.kind == Event::Kind::started)) {
+      timer.cancel();
+    }
+  };
+  Subscription sub = sup.subscribe(on_event);
+  if (task->finished()) co_return;
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+}  // namespace
+
+Service::Service(Supervisor& supervisor, store::StateStore* store, std::filesystem::path socket,
+                 std::filesystem::path state_dir, std::function<void()> shutdown)
+    : sup_(supervisor),
+      store_(store),
+      socket_(std::move(socket)),
+      state_dir_(std::move(state_dir)),
+      shutdown_(std::move(shutdown)) {}
+
+void Service::persist(const TaskPtr& task) {
+  if (!store_) return;
+  try {
+    store_->save(task->spec(), task->status());
+  } catch (const std::exception& e) {
+    spdlog::error("tend: cannot record task {}: {}", task->id(), e.what());
+  }
+}
+
+TaskPtr Service::resolve(const json& ref) const {
+  if (ref.is_number_integer()) {
+    auto id = ref.get<std::int64_t>();
+    if (id > 0) {
+      if (auto task = sup_.find(static_cast<TaskId>(id))) return task;
+    }
+    throw RpcError(error_code::no_such_task, fmt::format("no task {}", id));
+  }
+  if (ref.is_string()) {
+    std::string name = ref.get<std::string>();
+    // A number written as a string is an id; anything else a name (the newest with it).
+    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) {
+      return resolve(json(std::stoll(name)));
+    }
+    TaskPtr found;
+    for (const auto& t : sup_.tasks()) {
+      if (t->spec().name == name) found = t;
+    }
+    if (!found) throw RpcError(error_code::no_such_task, fmt::format("no task named \"{}\"", name));
+    return found;
+  }
+  throw RpcError(error_code::invalid_params, "invalid params: a task is named by its id (a number) or its name");
+}
+
+std::vector<TaskPtr> Service::resolve_all(Params p) const {
+  auto it = p.find("ids");
+  if (it == p.end() || !it->is_array() || it->empty()) {
+    if (p.contains("id")) return {resolve(p["id"])};
+    throw RpcError(error_code::invalid_params, "invalid params: \"ids\" must be a non-empty list of task ids or names");
+  }
+  std::vector<TaskPtr> tasks;
+  for (const auto& ref : *it) tasks.push_back(resolve(ref));
+  return tasks;
+}
+
+asio::awaitable<json> Service::handle(const Request& request, std::shared_ptr<Session> session) {
+  const std::string& m = request.method;
+  const json& p = request.params;
+  try {
+    if (m == "task.run") co_return co_await run(p);
+    if (m == "task.list") co_return list(p);
+    if (m == "task.status") co_return status(p);
+    if (m == "task.output") co_return co_await output(p);
+    if (m == "task.wait") co_return co_await wait(p);
+    if (m == "task.kill") co_return co_await kill(p);
+    if (m == "task.send") co_return send(p);
+    if (m == "task.pause") co_return pause_resume(p, true);
+    if (m == "task.resume") co_return pause_resume(p, false);
+    if (m == "task.remove") co_return remove(p);
+    if (m == "task.clean") co_return clean(p);
+    if (m == "queue.parallel") co_return set_parallel(p, false);
+    if (m == "group.add") co_return set_parallel(p, true);
+    if (m == "events.subscribe") co_return subscribe(p, session);
+    if (m == "daemon.status") co_return daemon_status(p);
+    if (m == "daemon.shutdown") {
+      if (shutdown_) asio::post(co_await asio::this_coro::executor, shutdown_);
+      co_return json{{"stopping", true}};
+    }
+  } catch (const RpcError&) {
+    throw;
+  } catch (const process::SpawnError& e) {
+    throw RpcError(error_code::spawn_failed, e.what(), {{"subject", e.subject()}});
+  } catch (const ReadinessError& e) {
+    throw RpcError(error_code::not_ready, e.what(), {{"output_tail", e.output_tail()}});
+  } catch (const TaskError& e) {
+    throw RpcError(error_code::task_error, e.what());
+  } catch (const std::exception& e) {
+    throw RpcError(error_code::internal_error, fmt::format("internal error: {}", e.what()));
+  }
+  throw RpcError(error_code::method_not_found, fmt::format("method not found: \"{}\"", m));
+}
+
+asio::awaitable<json> Service::run(Params p) {
+  TaskSpec spec;
+  auto argv = optional<std::vector<std::string>>(p, "argv");
+  auto shell = optional<std::string>(p, "shell");
+  if (!argv && !shell) bad("argv", "given (a list of strings), or \"shell\" (a command line)");
+  if (argv && shell) bad("argv", "given alone: not together with \"shell\"");
+  if (argv && argv->empty()) bad("argv", "a non-empty list");
+  if (argv) spec.argv = *argv;
+  spec.shell_command = shell;
+  spec.name = optional<std::string>(p, "name").value_or("");
+  if (!spec.name.empty() && spec.name.find_first_not_of("0123456789") == std::string::npos) {
+    bad("name", "not a number (numbers are ids)");
+  }
+  spec.cwd = optional<std::string>(p, "cwd").value_or("");
+  if (auto it = p.find("env"); it != p.end() && !it->is_null()) {
+    if (!it->is_object()) bad("env", "an object of string values");
+    for (const auto& [k, v] : it->items()) {
+      if (!v.is_string()) bad("env", "an object of string values");
+      spec.env.emplace_back(k, v.get<std::string>());
+    }
+  }
+  spec.inherit_env = optional<bool>(p, "inherit_env").value_or(true);
+  spec.timeout = duration_ms(p, "timeout_ms");
+  spec.idle_timeout = duration_ms(p, "idle_timeout_ms");
+  if (auto policy = optional<std::string>(p, "idle_policy")) {
+    if (*policy != "warn" && *policy != "stop") bad("idle_policy", "\"warn\" or \"stop\"");
+    spec.idle_policy = *policy == "stop" ? IdlePolicy::stop : IdlePolicy::warn;
+  }
+  if (optional<bool>(p, "terminal").value_or(false)) spec.kind = TaskKind::terminal;
+  spec.terminal.rows = static_cast<unsigned short>(non_negative(p, "rows", 24));
+  spec.terminal.cols = static_cast<unsigned short>(non_negative(p, "cols", 80));
+  spec.group = optional<std::string>(p, "group").value_or("default");
+  if (auto it = p.find("after"); it != p.end() && !it->is_null()) {
+    if (!it->is_array()) bad("after", "a list of task ids or names");
+    for (const auto& ref : *it) spec.after.push_back(resolve(ref)->id());
+  }
+  spec.priority = static_cast<int>(optional<std::int64_t>(p, "priority").value_or(0));
+  spec.ready.pattern = optional<std::string>(p, "ready_pattern");
+  check_regex(spec.ready.pattern, "ready_pattern");
+  if (auto port = optional<std::int64_t>(p, "ready_port")) {
+    if (*port < 0 || *port > 65535) bad("ready_port", "a port number (0 for the allocated $PORT)");
+    spec.ready.port = static_cast<unsigned short>(*port);
+  }
+  spec.ready.probe = optional<std::string>(p, "ready_probe");
+  spec.progress_pattern = optional<std::string>(p, "progress_pattern");
+  check_regex(spec.progress_pattern, "progress_pattern");
+  if (auto restart = optional<std::string>(p, "restart")) {
+    auto policy = parse_restart_policy(*restart);
+    if (!policy) bad("restart", "\"no\", \"on-failure\" or \"always\"");
+    spec.restart.policy = *policy;
+  }
+  if (auto termseq = optional<std::string>(p, "stop")) {
+    spec.stop = StopLadder::parse(*termseq);
+    if (!spec.stop) bad("stop", "a stop sequence such as \"TERM,5000,KILL\"");
+  } else if (p.contains("stop_signal") || p.contains("grace_ms")) {
+    int sig = SIGTERM;
+    if (auto name = optional<std::string>(p, "stop_signal")) {
+      auto parsed = process::parse_signal(*name);
+      if (!parsed) bad("stop_signal", "a signal name such as \"TERM\" or \"INT\"");
+      sig = *parsed;
+    }
+    spec.stop = StopLadder::with_signal(sig, duration_ms(p, "grace_ms").value_or(Duration(5000)));
+  }
+  spec.allocate_port = optional<bool>(p, "allocate_port").value_or(false);
+  if (auto mode = optional<std::string>(p, "stdin")) {
+    if (*mode != "null" && *mode != "pipe") bad("stdin", "\"null\" or \"pipe\"");
+    spec.stdin_mode = *mode == "pipe" ? process::StdinMode::pipe : process::StdinMode::null;
+  }
+  spec.merge_stderr = optional<bool>(p, "merge_stderr").value_or(false);
+  const bool wait_ready = !spec.ready.empty() && optional<bool>(p, "wait_ready").value_or(true);
+  const Duration ready_timeout = duration_ms(p, "ready_timeout_ms").value_or(Duration(std::chrono::seconds(60)));
+
+  TaskPtr task = sup_.submit(std::move(spec));
+  persist(task);
+  if (wait_ready) {
+    auto deadline = asio::steady_timer::clock_type::now() + ready_timeout;
+    while (task->state() == TaskState::queued && asio::steady_timer::clock_type::now() < deadline) {
+      co_await wait_for_activity(sup_, task, deadline);
+    }
+    auto left = std::chrono::duration_cast<Duration>(deadline - asio::steady_timer::clock_type::now());
+    co_await sup_.async_wait_ready(task, std::max(left, Duration(0)));
+  }
+  co_return status_json(task);
+}
+
+json Service::list(Params p) {
+  const bool all = optional<bool>(p, "all").value_or(false);
+  json tasks = json::array();
+  auto everything = sup_.tasks();
+  // Without "all": every unfinished task, and the 20 that finished last.
+  std::size_t finished = 0;
+  for (const auto& t : everything) finished += t->finished() ? 1 : 0;
+  std::size_t skip = all || finished <= 20 ? 0 : finished - 20;
+  for (const auto& t : everything) {
+    if (t->finished() && skip > 0) {
+      --skip;
+      continue;
+    }
+    tasks.push_back(status_json(t));
+  }
+  return {{"tasks", tasks}};
+}
+
+json Service::status(Params p) {
+  if (!p.contains("id")) bad("id", "a task id or name");
+  TaskPtr task = resolve(p["id"]);
+  json j = status_json(task);
+  json history = json::array();
+  for (const auto& a : task->history()) {
+    history.push_back({{"attempt", a.number},
+                       {"pid", a.pid},
+                       {"started_at", store::format_time(a.started_at)},
+                       {"ended_at", store::format_time(a.ended_at)},
+                       {"exit_code", a.exit_code ? json(*a.exit_code) : json(nullptr)},
+                       {"signal", a.signal ? json(process::signal_name(*a.signal)) : json(nullptr)},
+                       {"reason", a.reason}});
+  }
+  j["history"] = history;
+  j["stdout_bytes"] = task->output(Stream::stdout_stream).size();
+  j["stderr_bytes"] = task->output(Stream::stderr_stream).size();
+  if (store_) {
+    json transitions = json::array();
+    for (const auto& t : store_->transitions(task->id())) {
+      transitions.push_back({{"at", store::format_time(t.at)}, {"state", to_string(t.state)}, {"reason", t.reason}});
+    }
+    j["transitions"] = transitions;
+  }
+  return j;
+}
+
+asio::awaitable<json> Service::output(Params p) {
+  if (!p.contains("id")) bad("id", "a task id or name");
+  TaskPtr task = resolve(p["id"]);
+  auto stream_name = optional<std::string>(p, "stream").value_or("stdout");
+  if (stream_name != "stdout" && stream_name != "stderr") bad("stream", "\"stdout\" or \"stderr\"");
+  const Stream stream = stream_name == "stdout" ? Stream::stdout_stream : Stream::stderr_stream;
+  const auto since = static_cast<std::uint64_t>(non_negative(p, "since", 0));
+  const auto max_bytes = static_cast<std::size_t>(std::min<std::int64_t>(non_negative(p, "max_bytes", 1 << 20), kMaxRead));
+  auto tail_lines = optional<std::int64_t>(p, "tail_lines");
+  if (tail_lines && *tail_lines < 0) bad("tail_lines", "zero or more");
+  auto grep = optional<std::string>(p, "grep");
+  check_regex(grep, "grep");
+  const auto wait = duration_ms(p, "wait_ms");
+  auto encoding = optional<std::string>(p, "encoding").value_or("utf8");
+  if (encoding != "utf8" && encoding != "base64") bad("encoding", "\"utf8\" or \"base64\"");
+
+  const OutputLog& log = task->output(stream);
+  auto deadline = asio::steady_timer::clock_type::now() + wait.value_or(Duration(0));
+  while (true) {
+    bool finished = task->finished();
+    std::string data;
+    std::uint64_t next = since;
+    std::uint64_t skipped = 0;
+    if (tail_lines) {
+      for (const auto& line : log.tail_lines(static_cast<std::size_t>(*tail_lines))) data += line + "\n";
+      next = log.size();
+    } else if (grep) {
+      std::regex re(*grep, std::regex::ECMAScript);
+      auto lines = log.read_lines(since, SIZE_MAX, &re);
+      for (const auto& line : lines.lines) data += line + "\n";
+      next = lines.next_cursor;
+      skipped = lines.skipped;
+    } else {
+      auto r = log.read(since, max_bytes);
+      data = std::move(r.data);
+      next = r.next_cursor;
+      skipped = r.skipped;
+    }
+    const bool eof = finished && next >= log.size();
+    if (!data.empty() || eof || tail_lines || !wait || asio::steady_timer::clock_type::now() >= deadline) {
+      json result = {{"next_cursor", next}, {"eof", eof},      {"skipped", skipped},
+                     {"stream", stream_name}, {"state", to_string(task->state())}};
+      if (encoding == "base64") {
+        result["data_base64"] = base64(data);
+      } else {
+        result["data"] = std::move(data);
+      }
+      co_return result;
+    }
+    co_await wait_for_activity(sup_, task, deadline);
+  }
+}
+
+asio::awaitable<json> Service::wait(Params p) {
+  auto tasks = resolve_all(p);
+  const bool any = optional<bool>(p, "any").value_or(false);
+  const auto timeout = duration_ms(p, "timeout_ms");
+  std::vector<TaskPtr> finished;
+  if (any) {
+    if (auto first = co_await sup_.async_wait_any(tasks, timeout)) finished.push_back(*first);
+  } else {
+    finished = co_await sup_.async_wait_all(tasks, timeout);
+  }
+  json done = json::array();
+  for (const auto& t : finished) done.push_back(status_json(t));
+  json pending = json::array();
+  for (const auto& t : tasks) {
+    if (!t->finished()) pending.push_back(t->id());
+  }
+  const bool timed_out = any ? finished.empty() : !pending.empty();
+  co_return json{{"finished", done}, {"pending", pending}, {"timed_out", timed_out}};
+}
+
+asio::awaitable<json> Service::kill(Params p) {
+  auto tasks = resolve_all(p);
+  std::optional<int> sig;
+  if (auto it = p.find("signal"); it != p.end() && !it->is_null()) {
+    if (it->is_number_integer()) {
+      sig = process::parse_signal(std::to_string(it->get<std::int64_t>()));
+    } else if (it->is_string()) {
+      sig = process::parse_signal(it->get<std::string>());
+    }
+    if (!sig) bad("signal", "a signal name such as \"TERM\" or a number");
+  }
+  auto grace = duration_ms(p, "grace_ms");
+  json result = json::array();
+  if (sig && !grace) {
+    // One signal, as kill(1) sends it.
+    for (const auto& t : tasks) {
+      bool sent = sup_.kill(t, *sig);
+      result.push_back({{"id", t->id()}, {"signal_sent", sent}, {"state", to_string(t->state())}});
+    }
+    co_return json{{"tasks", result}};
+  }
+  auto ladder = StopLadder::with_signal(sig.value_or(SIGTERM), grace.value_or(Duration(5000)));
+  for (const auto& t : tasks) sup_.stop(t, ladder);
+  co_await sup_.async_wait_all(tasks, std::nullopt);
+  for (const auto& t : tasks) result.push_back(status_json(t));
+  co_return json{{"tasks", result}};
+}
+
+json Service::send(Params p) {
+  if (!p.contains("id")) bad("id", "a task id or name");
+  TaskPtr task = resolve(p["id"]);
+  auto text = optional<std::string>(p, "text");
+  if (!text) bad("text", "a string");
+  if (optional<bool>(p, "newline").value_or(true)) *text += task->spec().kind == TaskKind::terminal ? "\r" : "\n";
+  sup_.send(task, *text);
+  if (optional<bool>(p, "eof").value_or(false)) sup_.close_input(task);
+  return {{"id", task->id()}, {"sent_bytes", text->size()}};
+}
+
+json Service::pause_resume(Params p, bool pause) {
+  if (!p.contains("id")) bad("id", "a task id or name");
+  TaskPtr task = resolve(p["id"]);
+  bool done = pause ? sup_.pause(task) : sup_.resume(task);
+  if (!done) {
+    throw RpcError(error_code::task_error,
+                   fmt::format("task {} is {}{}", task->id(), to_string(task->state()),
+                               pause ? (task->status().paused ? " and paused already" : ": nothing to pause")
+                                     : (task->status().paused ? ": cannot resume" : " and not paused")));
+  }
+  persist(task);
+  return status_json(task);
+}
+
+void Service::forget(const TaskPtr& task) {
+  sup_.forget(task);
+  if (store_) store_->remove(task->id());
+  for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
+    const auto& file = task->output(s).file();
+    if (!file.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(file, ec);
+    }
+  }
+}
+
+json Service::remove(Params p) {
+  auto tasks = resolve_all(p);
+  for (const auto& t : tasks) {
+    if (!t->finished()) {
+      throw RpcError(error_code::task_error,
+                     fmt::format("task {} is {}; stop it first (tend kill {})", t->id(), to_string(t->state()), t->id()));
+    }
+  }
+  json removed = json::array();
+  for (const auto& t : tasks) {
+    forget(t);
+    removed.push_back(t->id());
+  }
+  return {{"removed", removed}};
+}
+
+json Service::clean(Params) {
+  json removed = json::array();
+  for (const auto& t : sup_.tasks()) {
+    if (!t->finished()) continue;
+    forget(t);
+    removed.push_back(t->id());
+  }
+  return {{"removed", removed}};
+}
+
+json Service::daemon_status(Params) {
+  std::size_t running = 0, queued = 0, finished = 0;
+  for (const auto& t : sup_.tasks()) {
+    auto s = t->state();
+    running += s == TaskState::running;
+    queued += s == TaskState::queued;
+    finished += is_final(s);
+  }
+  return {{"pid", ::getpid()},
+          {"version", kVersion},
+          {"started_at", store::format_time(started_at_)},
+          {"uptime_ms", std::chrono::duration_cast<Duration>(Clock::now() - started_at_).count()},
+          {"socket", socket_.string()},
+          {"state_dir", state_dir_.string()},
+          {"parallel", sup_.parallel("")},
+          {"tasks", {{"running", running}, {"queued", queued}, {"finished", finished}}}};
+}
+
+json Service::set_parallel(Params p, bool is_group_add) {
+  std::string group;
+  std::int64_t n;
+  if (is_group_add) {
+    group = optional<std::string>(p, "name").value_or("");
+    if (group.empty()) bad("name", "a group name");
+    n = non_negative(p, "parallel", 1);
+  } else {
+    group = optional<std::string>(p, "group").value_or("");
+    auto value = optional<std::int64_t>(p, "n");
+    if (!value || *value < 0) bad("n", "a number of tasks, 0 for no limit");
+    n = *value;
+  }
+  sup_.set_parallel(group, static_cast<std::size_t>(n));
+  if (store_) store_->set_setting("parallel:" + group, std::to_string(n));
+  return {{"group", group.empty() ? json(nullptr) : json(group)}, {"parallel", n}};
+}
+
+json Service::subscribe(Params p, const std::shared_ptr<Session>& session) {
+  std::vector<TaskId> ids;
+  if (auto it = p.find("ids"); it != p.end() && !it->is_null()) {
+    if (!it->is_array()) bad("ids", "a list of task ids or names");
+    for (const auto& ref : *it) ids.push_back(resolve(ref)->id());
+  }
+  const bool with_output = optional<bool>(p, "output").value_or(false);
+  std::weak_ptr<Session> weak = session;
+  auto on_event = [weak, ids, with_output](const Event& e) {
+    auto s = weak.lock();
+    if (!s) return;
+    if (!ids.empty() && std::find(ids.begin(), ids.end(), e.task->id()) == ids.end()) return;
+    if (e.kind == Event::Kind::output && !with_output) return;
+    json params = {{"kind", to_string(e.kind)}, {"id", e.task->id()}};
+    if (e.kind == Event::Kind::output) {
+      params["stream"] = to_string(e.stream);
+      params["data"] = std::string(e.data);
+      // Where these bytes end in the stream: lets a client that also reads
+      // by cursor skip what it has already shown.
+      params["cursor_end"] = e.task->output(e.stream).size();
+    } else {
+      params["task"] = store::status_to_json(e.status, e.task->spec());
+    }
+    s->send(make_notification("event", params));
+  };
+  session->subscriptions.push_back(sup_.subscribe(on_event));
+  return {{"subscribed", true}};
+}
+
+}  // namespace tend::rpc

@@ -1,0 +1,113 @@
+#pragma once
+// Running the real `tend` binary against a daemon of the test's own.
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/test_support.hpp"
+#include "tend/core/supervisor.hpp"
+
+namespace tend::test {
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// A state directory and socket of the test's own; the daemon started there
+/// is stopped at the end.
+class TendHome {
+ public:
+  TendHome() : socket_(dir_.path() / "run" / "tend.sock"), state_(dir_.path() / "state") {}
+  ~TendHome() {
+    tend({"daemon", "stop"}, std::chrono::seconds(30));
+  }
+
+  Result tend(std::vector<std::string> args, std::chrono::milliseconds limit = std::chrono::seconds(60),
+              std::vector<std::pair<std::string, std::string>> extra_env = {}) {
+    TaskSpec spec;
+    spec.argv = {TEND_BINARY};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = {{"TEND_SOCKET", socket_.string()}, {"TEND_STATE_DIR", state_.string()}, {"NO_COLOR", "1"}};
+    spec.env.insert(spec.env.end(), extra_env.begin(), extra_env.end());
+    spec.timeout = Duration(limit);
+    auto task = runner_.run(spec);
+    auto status = runner_.wait(task);
+    Result r;
+    r.exit_code = status && status->exit_code ? *status->exit_code : -1;
+    r.out = task->output(Stream::stdout_stream).read(0, 64 << 20).data;
+    r.err = task->output(Stream::stderr_stream).read(0, 64 << 20).data;
+    return r;
+  }
+
+  nlohmann::json tend_json(std::vector<std::string> args) {
+    auto r = tend(std::move(args));
+    return nlohmann::json::parse(r.out);
+  }
+
+  const std::filesystem::path& socket() const { return socket_; }
+  const std::filesystem::path& state() const { return state_; }
+
+ private:
+  TempDir dir_;
+  std::filesystem::path socket_;
+  std::filesystem::path state_;
+  Supervisor runner_;
+};
+
+/// A raw connection to the daemon's socket, for what the CLI would never send.
+class RawConnection {
+ public:
+  explicit RawConnection(const std::filesystem::path& path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawConnection() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  bool send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  /// The next line the daemon sends, parsed.
+  nlohmann::json receive() {
+    while (true) {
+      auto nl = buffer_.find('\n');
+      if (nl != std::string::npos) {
+        auto line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return nlohmann::json::parse(line);
+      }
+      char chunk[65536];
+      ssize_t n = ::read(fd_, chunk, sizeof chunk);
+      if (n <= 0) return nullptr;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  nlohmann::json call(const std::string& method, nlohmann::json params, int id = 1) {
+    send(nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump() + "\n");
+    while (true) {
+      auto m = receive();
+      if (m.is_null() || m.contains("id")) return m;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+}  // namespace tend::test

@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "cli/cli_support.hpp"
+
+using namespace tend;
+using namespace tend::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+// Every line is the next integer from 0: no value missing, none twice.
+::testing::AssertionResult counts_without_gaps(const std::string& text, long& last) {
+  std::istringstream in(text);
+  std::string line;
+  long expected = 0;
+  while (std::getline(in, line)) {
+    if (in.eof() && !text.empty() && text.back() != '\n') break;  // a line cut by the kill
+    if (line != std::to_string(expected)) {
+      return ::testing::AssertionFailure() << "expected " << expected << ", found \"" << line << "\"";
+    }
+    ++expected;
+  }
+  last = expected - 1;
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace
+
+TEST(Crash, SigkillOfTheDaemonLosesNoTaskAndNoByte) {
+  TendHome home;
+  const char* counter = "i=0; while :; do echo $i; i=$((i+1)); done";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(home.tend({"run", "--shell", "--", counter}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] {
+    auto ls = home.tend_json({"ls", "--json"});
+    for (const auto& t : ls) {
+      if (home.tend_json({"logs", std::to_string(t["id"].get<int>()), "--json", "--tail", "1"})["data"] == "") return false;
+    }
+    return true;
+  }));
+  auto daemon_pid = home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>();
+  ASSERT_EQ(::kill(daemon_pid, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return ::kill(daemon_pid, 0) != 0; }));
+
+  // The next command starts a new daemon, which takes the tasks up again.
+  auto ls = home.tend_json({"ls", "--json"});
+  ASSERT_EQ(ls.size(), 3u);
+  for (const auto& t : ls) {
+    std::string state = t["state"];
+    EXPECT_TRUE(state == "running" || state == "lost") << state;
+    EXPECT_NE(state, "succeeded");
+  }
+  ASSERT_EQ(home.tend({"kill", "1", "2", "3"}).exit_code, 0);
+  for (int id = 1; id <= 3; ++id) {
+    auto st = home.tend_json({"status", std::to_string(id), "--json"});
+    EXPECT_NE(st["state"], "succeeded");
+    auto out = home.tend({"logs", std::to_string(id), "--stdout"}).out;
+    long last = -1;
+    EXPECT_TRUE(counts_without_gaps(out, last)) << "task " << id;
+    EXPECT_GT(last, 10) << "task " << id;
+    // The file holds what the task wrote, the log shows the file: compare.
+    std::ifstream file(home.state() / "logs" / (std::to_string(id) + ".stdout"), std::ios::binary);
+    std::string on_disk((std::istreambuf_iterator<char>(file)), {});
+    EXPECT_EQ(on_disk, out);
+  }
+}

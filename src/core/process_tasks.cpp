@@ -351,7 +351,8 @@ void Engine::finalize(const RuntimePtr& rt, const AttemptPtr& at) {
     reason = fmt::format("stopped when a wait timed out ({})", how);
   } else if (rt->stop_cause == StopCause::stalled) {
     state = TaskState::stalled;
-    reason = fmt::format("no output for {}; stopped ({})", format_duration(rt->idle_timeout), how);
+    reason = fmt::format("{} for {}; stopped ({})", rt->progress_pattern ? "no progress" : "no output",
+                         format_duration(rt->idle_timeout), how);
   } else if (rt->stop_cause == StopCause::shutdown) {
     state = TaskState::killed;
     reason = fmt::format("stopped at shutdown ({})", how);
@@ -501,7 +502,8 @@ void Engine::arm_idle(const RuntimePtr& rt) {
     Duration quiet = rt->task->progress().idle_for();
     if (quiet < rt->idle_timeout) return self->arm_idle(rt);  // there was activity since
     rt->stall_reported = true;
-    std::string reason = fmt::format("no output for {}", format_duration(quiet));
+    std::string reason = fmt::format("{} for {}", rt->progress_pattern ? "no progress" : "no output",
+                                     format_duration(quiet));
     TaskControl::update(*rt->task, [&](TaskStatus& st) { st.stalled = true; });
     if (self->has_subscribers()) {
       TaskStatus status = rt->task->status();

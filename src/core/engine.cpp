@@ -12,6 +12,7 @@
 #include "inprocess_runtime.hpp"
 #include "process_runtime.hpp"
 #include "task_control.hpp"
+#include "tend/process/process_table.hpp"
 #include "tend/process/orphan_reaper.hpp"
 #include "tend/process/signals.hpp"
 
@@ -31,7 +32,10 @@ void raise_fd_limit() {
 }  // namespace
 
 Engine::Engine(asio::any_io_executor executor, SupervisorOptions options)
-    : executor_(std::move(executor)), options_(std::move(options)), next_id_(options_.first_id) {
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      next_id_(options_.first_id),
+      orphan_scan_timer_(executor_) {
   std::random_device rd;
   marker_prefix_ = fmt::format("TEND_TASK={}-{:08x}/", ::getpid(), rd());
 }
@@ -53,8 +57,16 @@ void Engine::start() {
       auto engine = self.lock();
       auto handler = weak_handler.lock();
       if (ec || !engine || !handler || engine->closed_ || !engine->child_signals_) return;
-      process::reap_orphans();
-      engine->child_signals_->async_wait([handler](boost::system::error_code e, int) { (*handler)(e); });
+      // Most SIGCHLDs are our own tasks' exits, handled through their pidfds.
+      // Orphan zombies can wait a moment: scan at most every 50 ms, however
+      // many children exit (signals meanwhile are kept by the signal_set).
+      engine->orphan_scan_timer_.expires_after(std::chrono::milliseconds(50));
+      engine->orphan_scan_timer_.async_wait([self, handler](boost::system::error_code tec) {
+        auto e = self.lock();
+        if (tec || !e || e->closed_ || !e->child_signals_) return;
+        e->scan_orphans();
+        e->child_signals_->async_wait([handler](boost::system::error_code err, int) { (*handler)(err); });
+      });
     };
     child_signals_->async_wait([on_child](boost::system::error_code e, int) { (*on_child)(e); });
   }
@@ -71,6 +83,30 @@ void Engine::start() {
       });
     });
   }
+}
+
+void Engine::scan_orphans() {
+  process::reap_orphans();
+  bool any = false;
+  for (pid_t pid : process::list_children()) {
+    if (process::SpawnedChildren::contains(pid)) continue;
+    auto info = process::read_process_info(pid);
+    if (!info || info->state == 'Z') continue;
+    any = true;
+    // An escapee whose task has ended is that task's leftover: it goes too.
+    for (const auto& [id, rt] : runtimes_) {
+      if (!rt->finalized || !process::environ_contains(pid, rt->marker)) continue;
+      if (auto pidfd = process::Pidfd::open(pid)) {
+        pidfd->send_signal(SIGTERM);
+        auto timer = std::make_shared<asio::steady_timer>(executor_, rt->ladder.steps.front().wait);
+        auto pinned = std::make_shared<process::Pidfd>(std::move(*pidfd));
+        timer->async_wait([timer, pinned](boost::system::error_code ec) {
+          if (!ec) pinned->send_signal(SIGKILL);
+        });
+      }
+    }
+  }
+  unknown_children_seen_ = any;
 }
 
 bool Engine::on_executor_thread() const {

@@ -400,7 +400,10 @@ void Engine::release_if_done(const RuntimePtr& rt) {
 
 bool Engine::leftovers_exist(const RuntimePtr& rt, const AttemptPtr& at) const {
   if (at->pidfd.send_signal_to_group(0)) return true;
-  if (!options_.adopt_orphans) return false;
+  // Escapees reparented to us: only worth a look when the last orphan scan
+  // saw any; one that arrives unseen is caught by the next scan (at most
+  // 50 ms after this exit's SIGCHLD), which stops it as this task's leftover.
+  if (!options_.adopt_orphans || !unknown_children_seen_) return false;
   // Escapees that outlived their parents were reparented to us.
   for (pid_t pid : process::list_children()) {
     if (!process::SpawnedChildren::contains(pid) && process::environ_contains(pid, rt->marker)) return true;

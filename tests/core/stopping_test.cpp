@@ -122,3 +122,16 @@ TEST(Stopping, ShutdownStopsEverythingAndRefusesNewTasks) {
   EXPECT_TRUE(test::processes_with(tag).empty());
   EXPECT_THROW(sup.run(TaskSpec::exec({"true"})), std::logic_error);
 }
+
+TEST(Stopping, AnEscapeeOfATaskThatEndedIsStoppedToo) {
+  auto tag = test::unique_tag();
+  Supervisor sup;
+  // The task ends at once; its grandchild left its group and session and was
+  // reparented to us: only the orphan scan can tell whose it is.
+  auto task = sup.run(tagged(TaskSpec::shell("(setsid sleep 1000 &); echo started"), tag));
+  auto status = sup.wait(task, Duration(10s));
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, TaskState::succeeded);
+  EXPECT_TRUE(test::eventually([&] { return test::processes_with(tag).empty(); }))
+      << test::processes_with(tag).size() << " processes left";
+}

@@ -115,6 +115,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void schedule();
   void on_queued_task_done(const TaskPtr& task);
 
+  // inprocess_tasks.cpp
+  std::shared_ptr<InProcessRuntime> start_in_process(std::string name, bool on_thread, std::optional<Duration> timeout);
+  void finish_in_process(const std::shared_ptr<InProcessRuntime>& ip, std::exception_ptr error);
+
   // engine.cpp
   TaskPtr register_task(TaskSpec spec);
   void launch(const TaskPtr& task);

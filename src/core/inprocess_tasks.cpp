@@ -65,13 +65,14 @@ std::pair<TaskState, std::string> outcome(const InProcessRuntime& ip, std::excep
 
 }  // namespace
 
-TaskPtr Engine::spawn_coroutine(std::string name, CoroutineBody body, std::optional<Duration> timeout) {
+std::shared_ptr<InProcessRuntime> Engine::start_in_process(std::string name, bool on_thread,
+                                                           std::optional<Duration> timeout) {
   TaskSpec spec;
   spec.kind = TaskKind::coroutine;
   spec.name = std::move(name);
   TaskPtr task = register_task(std::move(spec));
-  auto ctx = std::make_shared<TaskContext>(shared_from_this(), task);
-  auto ip = std::make_shared<InProcessRuntime>(executor_, task, ctx);
+  auto ip = std::make_shared<InProcessRuntime>(executor_, task, std::make_shared<TaskContext>(shared_from_this(), task));
+  ip->on_thread = on_thread;
   {
     std::lock_guard lock(tasks_mutex_);
     tasks_.emplace(task->id(), task);
@@ -79,45 +80,37 @@ TaskPtr Engine::spawn_coroutine(std::string name, CoroutineBody body, std::optio
   in_process_.emplace(task->id(), ip);
   TaskControl::mark_running(*task, 0);
   if (has_subscribers()) emit(Event{Event::Kind::started, task, Stream::stdout_stream, {}, task->status()});
-
-  auto on_done = [self = shared_from_this(), ip](std::exception_ptr error) {
-    ip->timeout_timer.cancel();
-    if (self->in_process_.erase(ip->task->id()) == 0) return;  // already closed
-    auto [state, reason] = outcome(*ip, error);
-    self->complete(ip->task, state, std::nullopt, std::nullopt, std::move(reason));
-    self->wake_idle_waiters();
-  };
-  ip->body = std::move(body);
-  asio::awaitable<void> work = ip->body(*ctx);
-  asio::co_spawn(executor_, std::move(work), asio::bind_cancellation_slot(ip->cancel_signal.slot(), std::move(on_done)));
   if (timeout && timeout->count() > 0) {
     ip->timeout_timer.expires_after(*timeout);
     ip->timeout_timer.async_wait([ip](boost::system::error_code ec) {
       if (!ec) ip->cancel(StopCause::timeout);
     });
   }
-  return task;
+  return ip;
+}
+
+void Engine::finish_in_process(const std::shared_ptr<InProcessRuntime>& ip, std::exception_ptr error) {
+  ip->timeout_timer.cancel();
+  if (in_process_.erase(ip->task->id()) == 0) return;  // already settled by close_now()
+  auto [state, reason] = outcome(*ip, error);
+  complete(ip->task, state, std::nullopt, std::nullopt, std::move(reason));
+  wake_idle_waiters();
+}
+
+TaskPtr Engine::spawn_coroutine(std::string name, CoroutineBody body, std::optional<Duration> timeout) {
+  auto ip = start_in_process(std::move(name), false, timeout);
+  auto on_done = [self = shared_from_this(), ip](std::exception_ptr error) { self->finish_in_process(ip, error); };
+  ip->body = std::move(body);
+  asio::awaitable<void> work = ip->body(*ip->ctx);
+  asio::co_spawn(executor_, std::move(work), asio::bind_cancellation_slot(ip->cancel_signal.slot(), std::move(on_done)));
+  return ip->task;
 }
 
 TaskPtr Engine::spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout) {
-  TaskSpec spec;
-  spec.kind = TaskKind::coroutine;
-  spec.name = std::move(name);
-  TaskPtr task = register_task(std::move(spec));
-  auto ctx = std::make_shared<TaskContext>(shared_from_this(), task);
-  auto ip = std::make_shared<InProcessRuntime>(executor_, task, ctx);
-  ip->on_thread = true;
-  {
-    std::lock_guard lock(tasks_mutex_);
-    tasks_.emplace(task->id(), task);
-  }
-  in_process_.emplace(task->id(), ip);
-  TaskControl::mark_running(*task, 0);
-  if (has_subscribers()) emit(Event{Event::Kind::started, task, Stream::stdout_stream, {}, task->status()});
-
+  auto ip = start_in_process(std::move(name), true, timeout);
   std::weak_ptr<Engine> weak = weak_from_this();
   std::weak_ptr<InProcessRuntime> weak_ip = ip;
-  ip->thread = std::thread([body = std::move(body), ctx, weak, weak_ip, executor = executor_] {
+  ip->thread = std::thread([body = std::move(body), ctx = ip->ctx, weak, weak_ip, executor = executor_] {
     std::exception_ptr error;
     try {
       body(*ctx);
@@ -128,21 +121,12 @@ TaskPtr Engine::spawn_thread(std::string name, ThreadBody body, std::optional<Du
     if (!engine || engine->closed_) return;  // closing: the closer joins us and settles the task
     asio::post(executor, [engine, weak_ip, error] {
       auto ip = weak_ip.lock();
-      if (!ip || engine->in_process_.erase(ip->task->id()) == 0) return;
-      ip->timeout_timer.cancel();
-      auto [state, reason] = outcome(*ip, error);
-      engine->complete(ip->task, state, std::nullopt, std::nullopt, std::move(reason));
+      if (!ip) return;
+      engine->finish_in_process(ip, error);
       if (ip->thread.joinable()) ip->thread.join();
-      engine->wake_idle_waiters();
     });
   });
-  if (timeout && timeout->count() > 0) {
-    ip->timeout_timer.expires_after(*timeout);
-    ip->timeout_timer.async_wait([ip](boost::system::error_code ec) {
-      if (!ec) ip->cancel(StopCause::timeout);
-    });
-  }
-  return task;
+  return ip->task;
 }
 
 }  // namespace tend

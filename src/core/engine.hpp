@@ -92,7 +92,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void on_readable(const RuntimePtr& rt, const AttemptPtr& at, Stream stream);
   void on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes, bool already_in_file = false);
   void follow_files(const RuntimePtr& rt);
-  void catch_up(const RuntimePtr& rt);
+  /// Reads what the task appended to its files; `bounded` yields to other
+  /// work after a while and continues later.
+  void catch_up(const RuntimePtr& rt, bool bounded = false);
   void unfollow_files(const RuntimePtr& rt);
   void watch_inotify();
   void on_stream_closed(const RuntimePtr& rt, const AttemptPtr& at);

@@ -454,23 +454,33 @@ void Engine::watch_inotify() {
         auto it = self->followed_.find(event->wd);
         if (it == self->followed_.end()) continue;
         auto rt = it->second.lock();
-        if (rt && seen.insert(rt.get()).second) self->catch_up(rt);
+        if (rt && seen.insert(rt.get()).second) self->catch_up(rt, true);
       }
     }
     self->watch_inotify();
   });
 }
 
-void Engine::catch_up(const RuntimePtr& rt) {
+void Engine::catch_up(const RuntimePtr& rt, bool bounded) {
+  bool more = false;
   for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
     int fd = rt->tail_fds[s == Stream::stdout_stream ? 0 : 1].get();
     if (fd < 0) continue;
-    while (true) {
+    for (int round = 0;; ++round) {
+      if (bounded && round == 16) {
+        more = true;  // a task that writes faster than we read must not starve the loop
+        break;
+      }
       auto offset = static_cast<off_t>(rt->task->output(s).size());
       ssize_t n = ::pread(fd, read_buffer_.data(), read_buffer_.size(), offset);
       if (n <= 0) break;
       on_output(rt, s, std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)), true);
     }
+  }
+  if (more) {
+    asio::post(executor_, [self = shared_from_this(), rt] {
+      if (!self->closed_ && rt->tail_fds[0]) self->catch_up(rt, true);
+    });
   }
 }
 

@@ -55,8 +55,9 @@ TEST(HangDetection, ASilentTaskIsStoppedUnderStop) {
 
 TEST(HangDetection, ATaskThatKeepsTalkingIsNotStalled) {
   Supervisor sup;
-  auto spec = TaskSpec::shell("for i in $(seq 15); do echo $i; sleep 0.05; done");
-  spec.idle_timeout = Duration(400ms);
+  // It runs well past its idle timeout, so only its output keeps it alive.
+  auto spec = TaskSpec::shell("for i in $(seq 30); do echo $i; sleep 0.05; done");
+  spec.idle_timeout = Duration(600ms);
   spec.idle_policy = IdlePolicy::stop;
   auto task = sup.run(spec);
   auto status = sup.wait(task, Duration(10s));

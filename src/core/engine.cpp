@@ -35,7 +35,7 @@ Engine::Engine(asio::any_io_executor executor, SupervisorOptions options)
     : executor_(std::move(executor)),
       options_(std::move(options)),
       next_id_(options_.first_id),
-      orphan_scan_timer_(executor_) {
+      orphan_scan_timer_(std::in_place, executor_) {
   std::random_device rd;
   marker_prefix_ = fmt::format("TEND_TASK={}-{:08x}/", ::getpid(), rd());
 }
@@ -60,8 +60,8 @@ void Engine::start() {
       // Most SIGCHLDs are our own tasks' exits, handled through their pidfds.
       // Orphan zombies can wait a moment: scan at most every 50 ms, however
       // many children exit (signals meanwhile are kept by the signal_set).
-      engine->orphan_scan_timer_.expires_after(std::chrono::milliseconds(50));
-      engine->orphan_scan_timer_.async_wait([self, handler](boost::system::error_code tec) {
+      engine->orphan_scan_timer_->expires_after(std::chrono::milliseconds(50));
+      engine->orphan_scan_timer_->async_wait([self, handler](boost::system::error_code tec) {
         auto e = self.lock();
         if (tec || !e || e->closed_ || !e->child_signals_) return;
         e->scan_orphans();

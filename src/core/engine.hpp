@@ -181,7 +181,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   alignas(8) std::array<char, 4096> inotify_buffer_{};
 
   std::optional<asio::signal_set> child_signals_;
-  asio::steady_timer orphan_scan_timer_;
+  std::optional<asio::steady_timer> orphan_scan_timer_;  ///< reset in close_now(): no I/O object outlives it
   /// The last orphan scan saw live children we did not spawn (escapees).
   bool unknown_children_seen_ = false;
   void scan_orphans();

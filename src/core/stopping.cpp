@@ -284,7 +284,7 @@ void Engine::close_now() {
   for (auto* t : idle_waiters_) t->cancel();
   process::reap_orphans();
   // No I/O object may outlive this call: the io_context may go right after.
-  orphan_scan_timer_.cancel();
+  orphan_scan_timer_.reset();
   child_signals_.reset();
   stop_signals_.reset();
   followed_.clear();

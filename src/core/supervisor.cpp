@@ -35,7 +35,10 @@ Supervisor::~Supervisor() {
   }
   engine_->close_now();
   thread_.reset();
-  own_io_.reset();  // destroys any suspended operation along with its frame
+  // The engine before the io_context: what is left of it (held by suspended
+  // operations) goes when the context destroys those operations.
+  engine_.reset();
+  own_io_.reset();
 }
 
 asio::any_io_executor Supervisor::get_executor() const { return engine_->executor(); }

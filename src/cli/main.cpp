@@ -142,10 +142,7 @@ int main(int argc, char** argv) {
     std::cerr << "tend: " << e.what() << "\n";
     return kUsage;
   } catch (const tend::rpc::RpcError& e) {
-    std::cerr << "tend: " << e.what() << "\n";
-    if (e.data().is_object() && e.data().contains("output_tail")) {
-      // Already part of the message; nothing more to add.
-    }
+    std::cerr << "tend: " << e.what() << "\n";  // readiness errors carry the output tail in the message
     bool usage = e.code() == tend::rpc::error_code::no_such_task || e.code() == tend::rpc::error_code::invalid_params;
     return usage ? kUsage : 1;
   } catch (const std::exception& e) {

@@ -101,7 +101,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void end_attempt(const RuntimePtr& rt, const AttemptPtr& at);
   bool should_restart(const RuntimePtr& rt, const process::ExitStatus& exit);
   void finalize(const RuntimePtr& rt, const AttemptPtr& at);
-  void arm_timeout(const RuntimePtr& rt);
+  /// Stops the task (as timed out) when `left` has passed, unless paused first.
+  void arm_timeout(const RuntimePtr& rt, Duration left);
   void arm_idle(const RuntimePtr& rt);
   void flush_input(const RuntimePtr& rt);
   void release_attempt(const RuntimePtr& rt, const AttemptPtr& at);

@@ -79,7 +79,7 @@ void Engine::launch(const TaskPtr& task) {
 
   start_attempt(rt);  // throws SpawnError
   runtimes_.emplace(task->id(), rt);
-  arm_timeout(rt);
+  if (rt->timeout) arm_timeout(rt, *rt->timeout);
   arm_idle(rt);
 }
 
@@ -497,9 +497,8 @@ void Engine::unfollow_files(const RuntimePtr& rt) {
 
 // --- Clocks -------------------------------------------------------------------
 
-void Engine::arm_timeout(const RuntimePtr& rt) {
-  if (!rt->timeout) return;
-  rt->deadline = std::chrono::steady_clock::now() + *rt->timeout;
+void Engine::arm_timeout(const RuntimePtr& rt, Duration left) {
+  rt->deadline = std::chrono::steady_clock::now() + left;
   rt->timeout_timer.expires_at(rt->deadline);
   rt->timeout_timer.async_wait([self = shared_from_this(), rt](boost::system::error_code ec) {
     if (ec || self->closed_ || rt->finalized || rt->paused) return;
@@ -569,14 +568,7 @@ bool Engine::resume(const TaskPtr& task) {
   rt->paused = false;
   auto now = std::chrono::steady_clock::now();
   task->progress().shift(std::chrono::duration_cast<Duration>(now - rt->paused_at));
-  if (rt->timeout) {
-    rt->deadline = now + rt->remaining_at_pause;
-    rt->timeout_timer.expires_at(rt->deadline);
-    rt->timeout_timer.async_wait([self = shared_from_this(), rt](boost::system::error_code ec) {
-      if (ec || self->closed_ || rt->finalized || rt->paused) return;
-      self->stop(rt->task, std::nullopt, StopCause::timeout);
-    });
-  }
+  if (rt->timeout) arm_timeout(rt, rt->remaining_at_pause);  // what was left of it
   arm_idle(rt);
   TaskControl::update(*task, [](TaskStatus& st) {
     st.paused = false;

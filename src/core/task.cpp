@@ -46,6 +46,13 @@ std::string_view to_string(TaskKind kind) {
   return "shell";
 }
 
+std::optional<TaskKind> parse_task_kind(std::string_view text) {
+  for (auto k : {TaskKind::shell, TaskKind::terminal, TaskKind::coroutine}) {
+    if (to_string(k) == text) return k;
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(TaskState state) {
   for (auto [s, name] : kStates) {
     if (s == state) return name;

@@ -30,6 +30,13 @@ std::optional<Duration> duration_field(const json& j, const char* name) {
   return Duration(it->get<std::int64_t>());
 }
 
+TaskKind kind_field(const json& j) {
+  auto text = field<std::string>(j, "kind", "shell");
+  auto kind = parse_task_kind(text);
+  if (!kind) throw CodecError(fmt::format("field \"kind\": expected shell, terminal or coroutine, not \"{}\"", text));
+  return *kind;
+}
+
 json duration_json(const std::optional<Duration>& d) { return d ? json(d->count()) : json(nullptr); }
 
 }  // namespace
@@ -101,8 +108,7 @@ TaskSpec spec_from_json(const json& j) {
   if (!j.is_object()) throw CodecError("a task spec must be a JSON object");
   TaskSpec s;
   s.name = field<std::string>(j, "name", "");
-  auto kind = field<std::string>(j, "kind", "shell");
-  s.kind = kind == "terminal" ? TaskKind::terminal : kind == "coroutine" ? TaskKind::coroutine : TaskKind::shell;
+  s.kind = kind_field(j);
   s.argv = field<std::vector<std::string>>(j, "argv", {});
   if (j.contains("shell") && !j["shell"].is_null()) s.shell_command = field<std::string>(j, "shell", "");
   s.cwd = field<std::string>(j, "cwd", "");
@@ -189,8 +195,7 @@ TaskStatus status_from_json(const json& j) {
   TaskStatus st;
   st.id = field<TaskId>(j, "id", 0);
   st.name = field<std::string>(j, "name", "");
-  auto kind = field<std::string>(j, "kind", "shell");
-  st.kind = kind == "terminal" ? TaskKind::terminal : kind == "coroutine" ? TaskKind::coroutine : TaskKind::shell;
+  st.kind = kind_field(j);
   auto state = parse_task_state(field<std::string>(j, "state", "lost"));
   st.state = state.value_or(TaskState::lost);
   if (j.contains("exit_code") && !j["exit_code"].is_null()) st.exit_code = field<int>(j, "exit_code", 0);

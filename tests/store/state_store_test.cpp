@@ -88,5 +88,6 @@ TEST(TaskCodec, BadSpecsAreClearErrors) {
     EXPECT_NE(std::string(e.what()).find("argv"), std::string::npos);
   }
   EXPECT_THROW(spec_from_json({{"restart", "sometimes"}}), CodecError);
+  EXPECT_THROW(spec_from_json({{"kind", "robot"}}), CodecError);
   EXPECT_THROW(spec_from_json({{"timeout_ms", "5s"}}), CodecError);
 }

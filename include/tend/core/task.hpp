@@ -47,6 +47,7 @@ enum class TaskState {
 
 std::string_view to_string(TaskKind kind);
 std::string_view to_string(TaskState state);
+std::optional<TaskKind> parse_task_kind(std::string_view text);
 std::optional<TaskState> parse_task_state(std::string_view text);
 /// Every state but queued and running is final.
 bool is_final(TaskState state);

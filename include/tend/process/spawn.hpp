@@ -50,7 +50,7 @@ struct SpawnOptions {
   std::filesystem::path cwd;
   /// Start from our environment (true) or from an empty one.
   bool inherit_env = true;
-  /// Variables to set (after `unset_env` is applied).
+  /// Variables to set (a name that is also in `unset_env` stays unset).
   std::vector<std::pair<std::string, std::string>> set_env;
   /// Variables to remove from the inherited environment.
   std::vector<std::string> unset_env;

@@ -1,0 +1,186 @@
+#pragma once
+// ShadowGit: a branch and a git worktree per worker, and merges that never
+// touch anybody's working tree.
+//
+// Each workspace is a branch `tend/<id>` checked out in its own worktree under
+// a directory of tend's, made from a base branch without touching the user's
+// working tree, index or HEAD. Its base commit is kept in `refs/tend/base/<id>`
+// (so diffs have a fixed origin and the commit cannot be collected) and its
+// base and target branches in the repository's config, so a restarted daemon
+// finds every workspace from git alone.
+//
+// Merges are computed with `git merge-tree --write-tree`: the result is a tree
+// and, on conflict, the list of conflicted files; the target branch moves
+// (compare-and-swap) only once a merge succeeded. When the target branch is
+// checked out somewhere, that tree is updated by a fast-forward if it is clean
+// and the merge is refused if it is dirty.
+//
+// Threads: every method may be called from any thread. What git itself must
+// do one at a time (refs of the shared repository, its config, the worktree
+// list) is serialised here; work inside one workspace is not.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tend/agents/git.hpp"
+
+namespace tend::agents {
+
+enum class MergeStrategy { squash, merge, rebase, fast_forward };
+/// "squash", "merge", "rebase", "ff" (or "fast-forward"); nullopt otherwise.
+std::optional<MergeStrategy> parse_merge_strategy(std::string_view text);
+const char* merge_strategy_name(MergeStrategy strategy);
+
+/// Which side a conflicted file is resolved to: the target's (ours) or the
+/// worker's (theirs).
+enum class Side { ours, theirs };
+
+struct Workspace {
+  std::string id;
+  std::string branch;            ///< tend/<id>
+  std::filesystem::path path;    ///< its worktree
+  std::string base_branch;       ///< the branch it was made from
+  std::string base_commit;       ///< where it started
+  std::string target_branch;     ///< where it merges by default (base_branch unless merged elsewhere)
+};
+
+/// A request that git could carry out but tend refuses, for a reason the
+/// caller can act on.
+class ShadowGitError : public std::runtime_error {
+ public:
+  enum class Kind {
+    no_repository,      ///< the directory is not in a git repository
+    unknown_branch,     ///< a base or target branch that does not exist
+    workspace_exists,   ///< tend/<id> already exists
+    no_workspace,       ///< no workspace with that id
+    nothing_to_commit,  ///< commit() with no change
+    not_fast_forward,   ///< a fast-forward merge that is not one
+    target_dirty,       ///< the target is checked out in a tree with uncommitted changes
+    no_conflict,        ///< resolve() without a conflicted merge pending
+    unsafe_removal,     ///< removal would lose uncommitted or unmerged work
+  };
+  ShadowGitError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+struct MergeResult {
+  bool merged = false;
+  std::string target;
+  MergeStrategy strategy = MergeStrategy::squash;
+  std::string previous_commit;   ///< the target's head before
+  std::string commit;            ///< its head after (== previous when nothing changed or on conflict)
+  bool up_to_date = false;       ///< there was nothing to merge
+  std::vector<std::string> conflicts;  ///< conflicted files, when not merged
+  /// The worktree where the target is checked out and was updated, if any.
+  std::optional<std::filesystem::path> updated_worktree;
+};
+
+/// Why gc() kept a workspace.
+struct KeptWorkspace {
+  std::string id;
+  std::string reason;
+};
+
+struct GcResult {
+  std::vector<std::string> removed;
+  std::vector<KeptWorkspace> kept;
+};
+
+class ShadowGit {
+ public:
+  /// `dir` is anywhere in the repository; worktrees go under `worktrees_root`.
+  /// Throws ShadowGitError(no_repository).
+  ShadowGit(const std::filesystem::path& dir, std::filesystem::path worktrees_root,
+            std::chrono::milliseconds git_timeout = std::chrono::seconds(120));
+
+  /// The repository's top directory (its main worktree).
+  const std::filesystem::path& repo() const { return repo_; }
+  const std::filesystem::path& worktrees_root() const { return root_; }
+  /// The branch checked out in the main worktree; throws when HEAD is detached.
+  std::string current_branch() const;
+
+  // --- Workspaces ------------------------------------------------------------
+
+  /// Makes branch tend/<id> at the head of `base` (default: the current
+  /// branch) and its worktree.
+  Workspace create(const std::string& id, const std::string& base = "");
+  std::optional<Workspace> find(const std::string& id) const;
+  Workspace get(const std::string& id) const;  ///< throws no_workspace
+  std::vector<Workspace> list() const;
+  /// Copies files or directories (relative to the repository, typically
+  /// untracked or ignored ones such as `.env`) into the workspace.
+  void copy_files(const Workspace& ws, const std::vector<std::string>& files) const;
+
+  // --- Work in a workspace ----------------------------------------------------
+
+  /// Commits every change (git add -A); returns the commit. Throws
+  /// nothing_to_commit when there is none.
+  std::string commit(const Workspace& ws, const std::string& message) const;
+  bool has_uncommitted(const Workspace& ws) const;
+  std::string head(const Workspace& ws) const;
+  /// The workspace's changes against its base commit (committed or not).
+  std::string diff(const Workspace& ws, bool stat) const;
+  /// Drops the last `n` commits, or goes back to `commit`; uncommitted changes go too.
+  void rollback(const Workspace& ws, unsigned n) const;
+  void rollback_to(const Workspace& ws, const std::string& commit) const;
+
+  // --- Merging ---------------------------------------------------------------
+
+  /// Merges the workspace's branch into `target` (default: its target
+  /// branch). A conflict is a result (merged == false, the files listed, the
+  /// target unmoved) and stays pending for resolve(). Throws ShadowGitError
+  /// for a refusal (not_fast_forward, target_dirty, unknown_branch).
+  MergeResult merge(const Workspace& ws, const std::string& target = "", MergeStrategy strategy = MergeStrategy::squash,
+                    const std::string& message = "");
+  /// Resolves the pending conflict of `ws`: `files` (all when empty) take
+  /// `side`'s version; once no conflict is left, the merge completes.
+  MergeResult resolve(const Workspace& ws, Side side, const std::vector<std::string>& files = {});
+  /// The files of the pending conflict, if one is pending.
+  std::optional<std::vector<std::string>> pending_conflicts(const Workspace& ws) const;
+  /// Whether `target` (default: the workspace's target) already has every
+  /// change of the branch: merging would not change its tree. Squash-merged
+  /// work counts as merged.
+  bool is_merged(const Workspace& ws, const std::string& target = "") const;
+
+  // --- Lifecycle -------------------------------------------------------------
+
+  /// Removes the worktree, the branch and tend's records of it. Unless
+  /// `force`, refuses (unsafe_removal) when it holds uncommitted or unmerged work.
+  void remove(const Workspace& ws, bool force = false);
+  /// Removes every workspace that is safe to remove and not `in_use`.
+  GcResult gc(const std::function<bool(const std::string& id)>& in_use = {});
+
+ private:
+  struct Step;
+  struct Pending;
+  Step merge_step(const std::string& ours, const std::string& theirs, const std::map<std::string, Side>& resolutions) const;
+  MergeResult run_merge(const Workspace& ws, const std::string& target, MergeStrategy strategy,
+                        const std::string& message, const std::map<std::string, Side>& resolutions);
+  std::string branch_head(const std::string& branch) const;
+  std::string tree_of(const std::string& commit) const;
+  std::optional<std::filesystem::path> checked_out_at(const std::string& branch) const;
+  std::string config_get(const std::string& key) const;
+  std::vector<std::pair<std::string, std::string>> identity() const;
+
+  Git git_;
+  std::filesystem::path repo_;
+  std::filesystem::path root_;
+  std::chrono::milliseconds timeout_;
+  mutable std::mutex repo_mutex_;  // refs, config and the worktree list of the shared repository
+  std::map<std::string, std::shared_ptr<Pending>> pending_;
+  mutable std::once_flag identity_once_;
+  mutable std::vector<std::pair<std::string, std::string>> identity_;
+};
+
+}  // namespace tend::agents

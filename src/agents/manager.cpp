@@ -169,6 +169,19 @@ TaskPtr Manager::worker_task(const std::string& ticket_id) const {
   return e->worker;
 }
 
+std::optional<Workspace> Manager::workspace(const std::string& ticket_id) const {
+  auto e = entry(ticket_id);
+  std::lock_guard lock(mutex_);
+  return e->workspace;
+}
+
+std::optional<std::vector<std::string>> Manager::pending_conflicts(const std::string& ticket_id) const {
+  auto e = entry(ticket_id);
+  std::optional<Workspace> ws = workspace(ticket_id);
+  if (!ws) return std::nullopt;
+  return e->git->pending_conflicts(*ws);
+}
+
 // --- Waiting ---------------------------------------------------------------
 
 std::optional<WorkerResult> Manager::wait_for(const std::string& ticket_id, std::optional<Duration> timeout) {

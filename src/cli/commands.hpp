@@ -29,6 +29,24 @@ struct Options {
   long long parallel = 0;
 };
 
+/// The options of `tend agent ...`.
+struct AgentOptions {
+  std::string task, repo, base, priority, setup, timeout, idle_timeout, into, strategy = "squash", id;
+  std::vector<std::string> constraints, copy, command, ids, files;
+  bool json = false, stat = false, any = false, ours = false, theirs = false, force = false;
+};
+
+int cmd_agent_spawn(const AgentOptions& o);
+int cmd_agent_ls(const AgentOptions& o);
+int cmd_agent_status(const AgentOptions& o);
+int cmd_agent_diff(const AgentOptions& o);
+int cmd_agent_wait(const AgentOptions& o);
+int cmd_agent_merge(const AgentOptions& o);
+int cmd_agent_resolve(const AgentOptions& o);
+int cmd_agent_cancel(const AgentOptions& o);
+int cmd_agent_rm(const AgentOptions& o);
+int cmd_agent_gc(const AgentOptions& o);
+
 int cmd_run(const Options& o);
 int cmd_ls(const Options& o);
 int cmd_status(const Options& o);

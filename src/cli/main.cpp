@@ -104,6 +104,57 @@ int main(int argc, char** argv) {
   d_status->add_flag("--json", o.json, "JSON");
   auto* d_run = daemon->add_subcommand("run", "Run it in the foreground");
 
+  AgentOptions ao;
+  auto* agent = app.add_subcommand("agent", "Workers that each take a ticket on their own branch and worktree");
+  agent->require_subcommand(1);
+  auto* a_spawn = agent->add_subcommand("spawn", "Start an agent on a new ticket; prints the ticket id");
+  a_spawn->add_option("--task", ao.task, "What the agent should do")->required();
+  a_spawn->add_option("--repo", ao.repo, "A directory in the git repository (default: here)");
+  a_spawn->add_option("--base", ao.base, "Branch to start from (default: the current branch)");
+  a_spawn->add_option("--priority", ao.priority, "low, normal, high or critical")
+      ->check(CLI::IsMember({"low", "normal", "high", "critical"}));
+  a_spawn->add_option("--constraint", ao.constraints, "NAME=TEXT, a rule for the agent (repeatable)");
+  a_spawn->add_option("--copy", ao.copy, "An untracked or ignored file to copy into its worktree (repeatable)");
+  a_spawn->add_option("--setup", ao.setup, "A shell command run in the worktree first");
+  a_spawn->add_option("--timeout", ao.timeout, "The agent's wall-clock limit (default 1h)");
+  a_spawn->add_option("--idle-timeout", ao.idle_timeout, "Stop the agent after this long without output (default 10m)");
+  a_spawn->add_flag("--json", ao.json, "Print the agent as JSON");
+  a_spawn->add_option("command", ao.command, "The agent program and its arguments (after --)")->required();
+  auto* a_ls = agent->add_subcommand("ls", "List agents");
+  a_ls->add_flag("--json", ao.json, "JSON");
+  auto* a_status = agent->add_subcommand("status", "Show an agent");
+  a_status->add_option("id", ao.id, "Ticket id")->required();
+  a_status->add_flag("--json", ao.json, "JSON");
+  auto* a_diff = agent->add_subcommand("diff", "An agent's changes against its base");
+  a_diff->add_option("id", ao.id, "Ticket id")->required();
+  a_diff->add_flag("--stat", ao.stat, "Only the summary");
+  auto* a_wait = agent->add_subcommand("wait", "Wait for agents to end");
+  a_wait->add_option("ids", ao.ids, "Ticket ids")->required();
+  a_wait->add_flag("--any", ao.any, "Return when the first ends");
+  a_wait->add_option("--timeout", ao.timeout, "Give up waiting after this long (the agents go on)");
+  a_wait->add_flag("--json", ao.json, "JSON");
+  auto* a_merge = agent->add_subcommand("merge", "Merge an agent's branch (exit 1 on conflict)");
+  a_merge->add_option("id", ao.id, "Ticket id")->required();
+  a_merge->add_option("--into", ao.into, "Target branch (default: its base)");
+  a_merge->add_option("--strategy", ao.strategy, "squash (default), merge, rebase or ff")
+      ->check(CLI::IsMember({"squash", "merge", "rebase", "ff"}));
+  a_merge->add_flag("--json", ao.json, "JSON");
+  auto* a_resolve = agent->add_subcommand("resolve", "Resolve a conflicted merge, then complete it");
+  a_resolve->add_option("id", ao.id, "Ticket id")->required();
+  a_resolve->add_flag("--ours", ao.ours, "Keep the target's version");
+  a_resolve->add_flag("--theirs", ao.theirs, "Take the agent's version");
+  a_resolve->add_option("files", ao.files, "Only these files (default: all conflicted)");
+  a_resolve->add_flag("--json", ao.json, "JSON");
+  auto* a_cancel = agent->add_subcommand("cancel", "Stop an agent; its branch is kept");
+  a_cancel->add_option("id", ao.id, "Ticket id")->required();
+  a_cancel->add_flag("--json", ao.json, "JSON");
+  auto* a_rm = agent->add_subcommand("rm", "Remove an agent's worktree and branch (refuses unmerged work)");
+  a_rm->add_option("id", ao.id, "Ticket id")->required();
+  a_rm->add_flag("--force", ao.force, "Even with uncommitted or unmerged work");
+  auto* a_gc = agent->add_subcommand("gc", "Remove every agent workspace that is safe to remove");
+  a_gc->add_option("--repo", ao.repo, "A directory in the git repository (default: here)");
+  a_gc->add_flag("--json", ao.json, "JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -125,6 +176,16 @@ int main(int argc, char** argv) {
     if (*d_start) return cmd_daemon_start(o);
     if (*d_stop) return cmd_daemon_stop(o);
     if (*d_status) return cmd_daemon_status(o);
+    if (*a_spawn) return cmd_agent_spawn(ao);
+    if (*a_ls) return cmd_agent_ls(ao);
+    if (*a_status) return cmd_agent_status(ao);
+    if (*a_diff) return cmd_agent_diff(ao);
+    if (*a_wait) return cmd_agent_wait(ao);
+    if (*a_merge) return cmd_agent_merge(ao);
+    if (*a_resolve) return cmd_agent_resolve(ao);
+    if (*a_cancel) return cmd_agent_cancel(ao);
+    if (*a_rm) return cmd_agent_rm(ao);
+    if (*a_gc) return cmd_agent_gc(ao);
     if (*run) return cmd_run(o);
     if (*ls) return cmd_ls(o);
     if (*status) return cmd_status(o);

@@ -78,7 +78,8 @@ Service::Service(Supervisor& supervisor, store::StateStore* store, std::filesyst
       store_(store),
       socket_(std::move(socket)),
       state_dir_(std::move(state_dir)),
-      shutdown_(std::move(shutdown)) {}
+      shutdown_(std::move(shutdown)),
+      agents_(std::make_unique<AgentService>(supervisor, store, state_dir_ / "agents")) {}
 
 void Service::persist(const TaskPtr& task) {
   if (!store_) return;
@@ -143,6 +144,9 @@ asio::awaitable<json> Service::handle(const Request& request, std::shared_ptr<Se
     if (m == "group.add") co_return set_parallel(p, true);
     if (m == "events.subscribe") co_return subscribe(p, session);
     if (m == "daemon.status") co_return daemon_status(p);
+    if (m.rfind("agent.", 0) == 0) {
+      if (auto answer = co_await agents_->handle(m, p)) co_return *answer;
+    }
     if (m == "daemon.shutdown") {
       if (shutdown_) asio::post(co_await asio::this_coro::executor, shutdown_);
       co_return json{{"stopping", true}};

@@ -152,8 +152,12 @@ class Manager {
   std::optional<WorkerResult> get_result(const std::string& ticket_id) const;
   bool is_running(const std::string& ticket_id) const;
   std::size_t running_count() const;
-  /// The worker's task (nullopt before spawn).
+  /// The worker's task (null before spawn).
   TaskPtr worker_task(const std::string& ticket_id) const;
+  /// The ticket's workspace, once its worker has made it.
+  std::optional<Workspace> workspace(const std::string& ticket_id) const;
+  /// The files of the ticket's conflicted merge, while one waits for resolve_conflict.
+  std::optional<std::vector<std::string>> pending_conflicts(const std::string& ticket_id) const;
 
   // --- Waiting (a wait's timeout never cancels) ---------------------------------
 

@@ -12,6 +12,7 @@
 #include <boost/asio.hpp>
 
 #include "tend/core/supervisor.hpp"
+#include "tend/rpc/agent_service.hpp"
 #include "tend/rpc/json_rpc.hpp"
 #include "tend/store/state_store.hpp"
 
@@ -64,6 +65,7 @@ class Service {
   std::filesystem::path state_dir_;
   std::function<void()> shutdown_;
   Clock::time_point started_at_ = Clock::now();
+  std::unique_ptr<AgentService> agents_;
 };
 
 }  // namespace tend::rpc

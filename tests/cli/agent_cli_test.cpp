@@ -1,0 +1,122 @@
+// tend agent ...: the CLI over the daemon's agent.* methods, on real repositories.
+
+#include <gtest/gtest.h>
+
+#include "cli/cli_support.hpp"
+#include "support/git_repo.hpp"
+
+namespace tend::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AgentCli : public ::testing::Test {
+ protected:
+  TendHome home;
+  TestRepo repo;
+  Result agent(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env = {}) {
+    args.insert(args.begin(), "agent");
+    return home.tend(args, 60s, env);
+  }
+  std::string spawn(const std::string& task, const std::string& script,
+                    std::vector<std::pair<std::string, std::string>> env = {}) {
+    Result r = agent({"spawn", "--task", task, "--repo", repo.path().string(), "--", "sh", "-c", script}, env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return agents::trim_right(r.out);
+  }
+};
+
+TEST_F(AgentCli, TwoAgentsMergeAndTheConflictIsNamedThenResolved) {
+  repo.git({"checkout", "--quiet", "-b", "mine"});
+  const std::string before = repo.user_state();
+  std::string a = spawn("say B1", "sed -i 's/line two/B1/' shared.txt && echo 'changed line two' > \"$TEND_RESULT_FILE\"");
+  std::string b = spawn("say B2", "sed -i 's/line two/B2/' shared.txt");
+  EXPECT_EQ(a, "1");
+  EXPECT_EQ(b, "2");
+  Result waited = agent({"wait", a, b, "--timeout", "60s"});
+  EXPECT_EQ(waited.exit_code, 0) << waited.out << waited.err;
+
+  nlohmann::json status = nlohmann::json::parse(agent({"status", a, "--json"}).out);
+  for (const char* key : {"id", "task", "status", "branch", "worktree", "commit", "success", "summary"}) {
+    EXPECT_TRUE(status.contains(key)) << key;
+  }
+  EXPECT_EQ(status["status"], "completed");
+  EXPECT_EQ(status["success"], true);
+  EXPECT_EQ(status["branch"], "tend/1");
+  EXPECT_EQ(status["summary"], "changed line two\n");
+  EXPECT_NE(agent({"diff", a}).out.find("+B1"), std::string::npos);
+  EXPECT_NE(agent({"diff", a, "--stat"}).out.find("1 file changed"), std::string::npos);
+
+  EXPECT_EQ(agent({"merge", a, "--into", "main"}).exit_code, 0);
+  const std::string main_after_a = repo.head("main");
+  Result conflict = agent({"merge", b, "--into", "main", "--json"});
+  EXPECT_EQ(conflict.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(conflict.out)["conflicts"], nlohmann::json::array({"shared.txt"}));
+  EXPECT_EQ(repo.head("main"), main_after_a);
+  Result plain = agent({"merge", b, "--into", "main"});
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_NE(plain.out.find("shared.txt"), std::string::npos);
+
+  Result resolved = agent({"resolve", b, "--theirs"});
+  EXPECT_EQ(resolved.exit_code, 0) << resolved.err;
+  EXPECT_EQ(repo.show("main", "shared.txt"), "line one\nB2\nline three");
+  EXPECT_EQ(repo.user_state(), before);
+}
+
+TEST_F(AgentCli, CancelKeepsTheBranchRmRefusesAndGcKeepsIt) {
+  std::string tag = unique_tag();
+  std::pair<std::string, std::string> marker{tag.substr(0, tag.find('=')), tag.substr(tag.find('=') + 1)};
+  ASSERT_EQ(agent({"ls"}).exit_code, 0);  // the daemon starts now, without the marker
+  std::string id = spawn("long", "echo partial > partial.txt; sleep 1000", {marker});
+  ASSERT_TRUE(eventually([&] { return processes_with(tag).size() >= 2; }, 20s));
+  Result cancelled = agent({"cancel", id});
+  EXPECT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  EXPECT_TRUE(processes_with(tag).empty());
+  EXPECT_EQ(nlohmann::json::parse(agent({"status", id, "--json"}).out)["status"], "cancelled");
+  EXPECT_EQ(repo.show("tend/" + id, "partial.txt"), "partial");
+
+  Result rm = agent({"rm", id});
+  EXPECT_EQ(rm.exit_code, 1);
+  EXPECT_NE(rm.err.find("not merged"), std::string::npos) << rm.err;
+  Result gc = home.tend({"agent", "gc", "--repo", repo.path().string(), "--json"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_EQ(nlohmann::json::parse(gc.out)["kept"][0]["id"], id);
+  EXPECT_EQ(agent({"rm", id, "--force"}).exit_code, 0);
+  EXPECT_EQ(repo.git({"branch", "--list", "tend/" + id}), "");
+}
+
+TEST_F(AgentCli, WaitAnyReturnsTheFirstAndTimesOutWith124) {
+  std::string slow = spawn("slow", "sleep 30");
+  std::string fast = spawn("fast", "true");
+  Result any = agent({"wait", slow, fast, "--any", "--json"});
+  EXPECT_EQ(any.exit_code, 0) << any.err;
+  EXPECT_EQ(nlohmann::json::parse(any.out)["finished"], nlohmann::json::array({fast}));
+  EXPECT_EQ(agent({"wait", slow, "--timeout", "100ms"}).exit_code, 124);
+  EXPECT_EQ(agent({"cancel", slow}).exit_code, 0);
+}
+
+TEST_F(AgentCli, BadRequestsAreUsageErrorsOrClearRefusals) {
+  EXPECT_EQ(agent({"merge", "42"}).exit_code, 2);
+  EXPECT_EQ(agent({"merge", "1", "--strategy", "octopus"}).exit_code, 2);
+  EXPECT_EQ(agent({"spawn", "--task", "x"}).exit_code, 2);
+  EXPECT_EQ(agent({"resolve", "1"}).exit_code, 2);
+  Result not_repo = agent({"spawn", "--task", "x", "--repo", repo.temp().string(), "--", "true"});
+  EXPECT_EQ(not_repo.exit_code, 1);
+  EXPECT_NE(not_repo.err.find("not in a git repository"), std::string::npos) << not_repo.err;
+
+  repo.git({"checkout", "--quiet", "-b", "elsewhere"});
+  repo.write("x.txt", "x\n");
+  repo.commit_all("elsewhere moves");
+  Result spawned = agent({"spawn", "--task", "on main", "--repo", repo.path().string(), "--base", "main", "--", "sh", "-c",
+                          "echo y > y.txt"});
+  ASSERT_EQ(spawned.exit_code, 0) << spawned.err;
+  std::string id = agents::trim_right(spawned.out);
+  ASSERT_EQ(agent({"wait", id}).exit_code, 0);
+  repo.git({"checkout", "--quiet", "main"});
+  Result ff = agent({"merge", id, "--into", "elsewhere", "--strategy", "ff"});
+  EXPECT_EQ(ff.exit_code, 1);
+  EXPECT_NE(ff.err.find("cannot fast-forward"), std::string::npos) << ff.err;
+}
+
+}  // namespace
+}  // namespace tend::test

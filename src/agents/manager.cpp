@@ -262,7 +262,7 @@ MergeResult Manager::merge(const std::string& ticket_id, const std::string& targ
   }
   Workspace ws = workspace_of(e);
   MergeResult result = e->git->merge(ws, target, strategy,
-                                     fmt::format("tend: ticket {}: {}", ticket_id, e->ticket.spec.task.substr(0, 72)));
+                                     fmt::format("tend: merge ticket {}: {}", ticket_id, e->ticket.spec.task.substr(0, 72)));
   std::lock_guard lock(mutex_);
   ++(result.merged ? merged_ : conflicts_);
   if (result.merged) e->workspace->target_branch = result.target;

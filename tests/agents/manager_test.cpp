@@ -200,6 +200,33 @@ TEST_F(ManagerTest, TheRunningLimitHoldsWorkersBack) {
   for (const auto& id : ids) EXPECT_TRUE(limited.get_result(id)->success) << limited.get_result(id)->summary;
 }
 
+TEST_F(ManagerTest, EightWorkersInParallelOnOneRepositoryAllCommitAndMerge) {
+  ManagerOptions o = options();
+  o.max_running = 8;
+  o.work_dir = repo.temp() / "eight";
+  Manager eight(sup, o);
+  std::vector<std::pair<TicketSpec, WorkerSpec>> work;
+  for (int i = 0; i < 8; ++i) {
+    TicketSpec t;
+    t.task = "file " + std::to_string(i);
+    work.emplace_back(t, shell_worker("for j in 1 2 3; do echo $j >> w" + std::to_string(i) +
+                                      ".txt; git add -A && git commit -qm step$j; done"));
+  }
+  std::vector<std::string> ids = eight.spawn_many_async(work);
+  ASSERT_EQ(eight.wait_all(ids, 120s).size(), 8u);
+  for (const auto& id : ids) {
+    WorkerResult r = *eight.get_result(id);
+    EXPECT_TRUE(r.success) << id << ": " << r.summary;
+    EXPECT_TRUE(eight.merge(id, "main").merged) << id;
+  }
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(repo.show("main", "w" + std::to_string(i) + ".txt"), "1\n2\n3");
+  ManagerStats stats = eight.stats();
+  EXPECT_EQ(stats.tickets, 8u);
+  EXPECT_EQ(stats.completed, 8u);
+  EXPECT_EQ(stats.merged, 8u);
+  EXPECT_EQ(stats.running, 0u);
+}
+
 TEST_F(ManagerTest, BadRequestsAreTypedErrors) {
   EXPECT_THROW(manager.spawn_async("99", shell_worker("true")), ManagerError);
   std::string id = ticket("x");

@@ -9,6 +9,7 @@
 #include <stop_token>
 
 #include "manager_entry.hpp"
+#include "tend/agents/secrets.hpp"
 
 namespace tend::agents {
 
@@ -41,6 +42,15 @@ std::string output_tail(const TaskPtr& task, std::size_t lines = 20) {
 }
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// The environment a worker's tasks get: the spec's variables, without
+// secrets when asked (also removing those this process would pass on).
+void apply_env(const WorkerSpec& worker, TaskSpec& task) {
+  task.env.insert(task.env.end(), worker.env.begin(), worker.env.end());
+  if (!worker.scrub_secrets) return;
+  scrub_secrets(task.env, worker.keep_env);
+  for (auto& name : secret_names_in_environment(worker.keep_env)) task.unset_env.push_back(std::move(name));
+}
 
 // Runs a task to its end, stopping it (with its ladder) if the worker is asked to stop.
 TaskStatus run_to_end(Supervisor& sup, const TaskPtr& task, const std::stop_token& stop) {
@@ -81,7 +91,7 @@ void Manager::run_worker(const std::shared_ptr<Entry>& e, TaskContext& ctx) {
       TaskSpec setup = TaskSpec::shell(*e->spec.setup);
       setup.name = "setup-" + id;
       setup.cwd = ws.path;
-      setup.env = e->spec.env;
+      apply_env(e->spec, setup);
       setup.timeout = e->spec.setup_timeout.value_or(options_.setup_timeout);
       TaskPtr task = sup_.run(std::move(setup));
       TaskStatus status = run_to_end(sup_, task, ctx.stop_token());
@@ -105,7 +115,7 @@ void Manager::run_worker(const std::shared_ptr<Entry>& e, TaskContext& ctx) {
       TaskSpec spec = TaskSpec::exec(e->spec.command);
       spec.name = "agent-" + id;
       spec.cwd = ws.path;
-      spec.env = e->spec.env;
+      apply_env(e->spec, spec);
       spec.env.insert(spec.env.end(), {{"TEND_TICKET_ID", id},
                                        {"TEND_TICKET_FILE", ticket_file.string()},
                                        {"TEND_RESULT_FILE", result_file.string()},

@@ -114,6 +114,8 @@ int cmd_agent_spawn(const AgentOptions& o) {
     }
   }
   p["env"] = env;
+  p["scrub_secrets"] = o.scrub_secrets;
+  if (!o.keep_env.empty()) p["keep_env"] = o.keep_env;
   Client client = Client::connect();
   json a = client.call("agent.spawn", p);
   if (o.json) {

@@ -32,7 +32,8 @@ struct Options {
 /// The options of `tend agent ...`.
 struct AgentOptions {
   std::string task, repo, base, priority, setup, timeout, idle_timeout, into, strategy = "squash", id;
-  std::vector<std::string> constraints, copy, command, ids, files;
+  std::vector<std::string> constraints, copy, command, ids, files, keep_env;
+  bool scrub_secrets = false;
   bool json = false, stat = false, any = false, ours = false, theirs = false, force = false;
 };
 

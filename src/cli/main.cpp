@@ -118,6 +118,9 @@ int main(int argc, char** argv) {
   a_spawn->add_option("--setup", ao.setup, "A shell command run in the worktree first");
   a_spawn->add_option("--timeout", ao.timeout, "The agent's wall-clock limit (default 1h)");
   a_spawn->add_option("--idle-timeout", ao.idle_timeout, "Stop the agent after this long without output (default 10m)");
+  a_spawn->add_flag("--scrub-secrets", ao.scrub_secrets,
+                    "Keep credentials (AWS_*, GITHUB_TOKEN, *_API_KEY, *_TOKEN, ...) out of its environment");
+  a_spawn->add_option("--keep-env", ao.keep_env, "With --scrub-secrets: a secret it may still see (repeatable)");
   a_spawn->add_flag("--json", ao.json, "Print the agent as JSON");
   a_spawn->add_option("command", ao.command, "The agent program and its arguments (after --)")->required();
   auto* a_ls = agent->add_subcommand("ls", "List agents");

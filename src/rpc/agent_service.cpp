@@ -240,6 +240,8 @@ asio::awaitable<json> AgentService::spawn(Params p) {
   worker.timeout = duration_ms(p, "timeout_ms");
   worker.idle_timeout = duration_ms(p, "idle_timeout_ms");
   worker.env = string_pairs(p, "env");
+  worker.scrub_secrets = optional<bool>(p, "scrub_secrets").value_or(false);
+  worker.keep_env = optional<std::vector<std::string>>(p, "keep_env").value_or(std::vector<std::string>{});
 
   agents::Ticket created = manager_.create_ticket(std::move(ticket));
   if (store_) store_->set_setting("agents:next_ticket", std::to_string(std::stoull(created.id) + 1));

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "support/git_repo.hpp"
+#include "tend/agents/secrets.hpp"
 
 namespace tend::agents {
 namespace {
@@ -225,6 +226,35 @@ TEST_F(ManagerTest, EightWorkersInParallelOnOneRepositoryAllCommitAndMerge) {
   EXPECT_EQ(stats.completed, 8u);
   EXPECT_EQ(stats.merged, 8u);
   EXPECT_EQ(stats.running, 0u);
+}
+
+TEST(SecretsTest, KnownCredentialNamesAreSecret) {
+  for (const char* name : {"AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "GITHUB_TOKEN", "OPENAI_API_KEY", "SLACK_TOKEN",
+                           "DB_PASSWORD", "STRIPE_SECRET_KEY"}) {
+    EXPECT_TRUE(is_secret_name(name)) << name;
+  }
+  for (const char* name : {"PATH", "HOME", "TOKENIZERS_PARALLELISM", "LANG", "EDITOR"}) {
+    EXPECT_FALSE(is_secret_name(name)) << name;
+  }
+}
+
+TEST_F(ManagerTest, ScrubbedWorkersDoNotSeeSecrets) {
+  ::setenv("TEND_TEST_INHERITED_TOKEN", "from-the-daemon", 1);
+  std::string id = ticket("show env");
+  WorkerSpec spec = shell_worker("env > \"$TEND_RESULT_FILE\"");
+  spec.env = {{"GITHUB_TOKEN", "ghp_x"}, {"MY_API_KEY", "k"}, {"AWS_SECRET_ACCESS_KEY", "a"},
+              {"ANTHROPIC_API_KEY", "needed"}, {"GREETING", "hi"}};
+  spec.scrub_secrets = true;
+  spec.keep_env = {"ANTHROPIC_API_KEY"};
+  WorkerResult r = manager.delegate(id, spec);
+  ::unsetenv("TEND_TEST_INHERITED_TOKEN");
+  ASSERT_TRUE(r.success) << r.summary;
+  EXPECT_EQ(r.summary.find("GITHUB_TOKEN"), std::string::npos);
+  EXPECT_EQ(r.summary.find("MY_API_KEY"), std::string::npos);
+  EXPECT_EQ(r.summary.find("AWS_SECRET_ACCESS_KEY"), std::string::npos);
+  EXPECT_EQ(r.summary.find("TEND_TEST_INHERITED_TOKEN"), std::string::npos);
+  EXPECT_NE(r.summary.find("ANTHROPIC_API_KEY=needed"), std::string::npos);
+  EXPECT_NE(r.summary.find("GREETING=hi"), std::string::npos);
 }
 
 TEST_F(ManagerTest, BadRequestsAreTypedErrors) {

@@ -165,6 +165,18 @@ TEST(Cli, TheDaemonSurvivesGarbageHugeLinesAndDepartingClients) {
   EXPECT_NE(ls.out.find("running"), std::string::npos);
 }
 
+TEST(Cli, ArgumentsAreNeverShellInterpretedWithoutShell) {
+  TendHome home;
+  TempDir dir;
+  const std::string pwned = (dir.path() / "pwned").string();
+  auto run = home.tend({"run", "--wait", "--cwd", dir.path().string(), "--", "echo", "$(touch " + pwned + ")", "`touch pwned`",
+                        "; touch pwned", "&& touch pwned"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "$(touch " + pwned + ") `touch pwned` ; touch pwned && touch pwned\n");
+  EXPECT_FALSE(std::filesystem::exists(pwned));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "pwned"));
+}
+
 TEST(Cli, SocketAndStateArePrivate) {
   TendHome home;
   home.tend({"run", "--", "true"});

@@ -58,6 +58,11 @@ struct WorkerSpec {
   std::optional<Duration> timeout;            ///< the agent's wall-clock limit (default: the Manager's)
   std::optional<Duration> idle_timeout;       ///< silence after which it is stalled and stopped (default: the Manager's)
   std::vector<std::pair<std::string, std::string>> env;
+  /// Keep credentials (see secrets.hpp: AWS_*, GITHUB_TOKEN, *_API_KEY, ...)
+  /// out of the setup command's and the agent's environment, whether they come
+  /// from `env` or from ours; `keep_env` names the ones it may still see.
+  bool scrub_secrets = false;
+  std::vector<std::string> keep_env;
 };
 
 struct WorkerResult {

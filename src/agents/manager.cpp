@@ -71,6 +71,49 @@ std::vector<Ticket> Manager::pending_tickets() const {
   return out;
 }
 
+void Manager::restore(Ticket ticket, std::optional<WorkerResult> result, const fs::path& repo) {
+  auto e = std::make_shared<Entry>();
+  if (!repo.empty()) {
+    try {
+      e->git = &git_for(repo);
+      e->workspace = e->git->find(ticket.id);
+    } catch (const std::exception&) {
+      e->git = nullptr;  // the repository is gone: the record stays, without a workspace
+    }
+  }
+  if (!is_final(ticket.status)) {
+    WorkerResult lost = result.value_or(WorkerResult{});
+    lost.ticket_id = ticket.id;
+    lost.success = false;
+    lost.status = TicketStatus::failed;
+    lost.summary = fmt::format("the worker was lost when its Manager (the daemon) stopped while the ticket was {}",
+                               ticket_status_name(ticket.status));
+    if (e->workspace) {
+      lost.branch = e->workspace->branch;
+      lost.worktree = e->workspace->path;
+      lost.commit = e->git->head(*e->workspace);
+    }
+    result = lost;
+    ticket.status = TicketStatus::failed;
+    ticket.ended_at = ticket.updated_at = WallClock::now();
+  }
+  e->ticket = std::move(ticket);
+  e->result = std::move(result);
+  std::lock_guard lock(mutex_);
+  const std::string id = e->ticket.id;
+  if (id.find_first_not_of("0123456789") == std::string::npos && !id.empty()) {
+    next_ticket_ = std::max<std::uint64_t>(next_ticket_, std::stoull(id) + 1);
+  }
+  if (!entries_.contains(id)) order_.push_back(id);
+  entries_[id] = e;
+}
+
+fs::path Manager::repo_of(const std::string& ticket_id) const {
+  auto e = entry(ticket_id);
+  std::lock_guard lock(mutex_);
+  return e->git ? e->git->repo() : fs::path();
+}
+
 void Manager::set_status(const std::shared_ptr<Entry>& e, TicketStatus status) {
   std::lock_guard lock(mutex_);
   e->ticket.status = status;

@@ -1,6 +1,7 @@
 #include "tend/rpc/agent_service.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "params.hpp"
 #include "tend/store/task_codec.hpp"
@@ -79,9 +80,104 @@ AgentService::AgentService(Supervisor& supervisor, store::StateStore* store, std
           if (auto next = store->setting("agents:next_ticket")) o.first_ticket = std::stoull(*next);
         }
         return o;
-      }()) {}
+      }()) {
+  restore_saved();
+  // A worker's task ends after its result is recorded: the moment to save it.
+  auto on_event = [this](const Event& e) {
+    if (e.kind != Event::Kind::exited) return;
+    auto it = ticket_of_worker_.find(e.task->id());
+    if (it == ticket_of_worker_.end()) return;
+    save(it->second);
+    ticket_of_worker_.erase(it);
+  };
+  worker_exits_ = sup_.subscribe(on_event);
+}
 
 AgentService::~AgentService() { git_pool_.join(); }
+
+namespace {
+constexpr const char* kRecords = "agents";
+
+std::optional<agents::WallClock::time_point> time_field(const json& v) {
+  if (!v.is_string()) return std::nullopt;
+  return store::parse_time(v.get<std::string>());
+}
+
+std::string string_field(const json& record, const char* name) {
+  auto it = record.find(name);
+  return it != record.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+}  // namespace
+
+void AgentService::save(const std::string& id) {
+  if (!store_) return;
+  try {
+    auto t = manager_.ticket(id);
+    if (!t) {
+      store_->remove_record(kRecords, id);
+      return;
+    }
+    json record = agent_json(*t);
+    record["repo"] = manager_.repo_of(id).string();
+    record["metadata"] = t->spec.metadata;
+    record["context"] = t->spec.context;
+    store_->put_record(kRecords, id, record.dump());
+  } catch (const std::exception& e) {
+    spdlog::error("tend: cannot record agent {}: {}", id, e.what());
+  }
+}
+
+void AgentService::restore_saved() {
+  if (!store_) return;
+  for (const auto& [id, text] : store_->records(kRecords)) {
+    try {
+      json r = json::parse(text);
+      agents::Ticket t;
+      t.id = id;
+      t.spec.task = string_field(r, "task");
+      t.spec.handles = r.value("handles", std::vector<std::string>{});
+      const json constraints = r.value("constraints", json::object());
+      for (const auto& [name, rule] : constraints.items()) {
+        t.spec.constraints.emplace_back(name, rule.get<std::string>());
+      }
+      t.spec.priority = agents::parse_priority(string_field(r, "priority")).value_or(agents::Priority::normal);
+      t.spec.parent = string_field(r, "parent");
+      t.spec.metadata = r.value("metadata", std::map<std::string, std::string>{});
+      t.spec.context = string_field(r, "context");
+      const std::string status = string_field(r, "status");
+      t.status = agents::TicketStatus::failed;
+      for (auto s : {agents::TicketStatus::pending, agents::TicketStatus::assigned, agents::TicketStatus::in_progress,
+                     agents::TicketStatus::completed, agents::TicketStatus::failed, agents::TicketStatus::cancelled}) {
+        if (status == agents::ticket_status_name(s)) t.status = s;
+      }
+      t.created_at = time_field(r["created_at"]).value_or(agents::WallClock::now());
+      t.started_at = time_field(r["started_at"]);
+      t.ended_at = time_field(r["ended_at"]);
+      t.updated_at = t.ended_at.value_or(t.created_at);
+      std::optional<agents::WorkerResult> result;
+      if (r["success"].is_boolean()) {
+        agents::WorkerResult w;
+        w.ticket_id = id;
+        w.success = r["success"].get<bool>();
+        w.status = t.status;
+        w.summary = string_field(r, "summary");
+        w.commit = string_field(r, "commit");
+        w.branch = string_field(r, "branch");
+        w.worktree = string_field(r, "worktree");
+        if (r["duration_ms"].is_number_integer()) w.duration = Duration(r["duration_ms"].get<std::int64_t>());
+        if (r["exit_code"].is_number_integer()) w.exit_code = r["exit_code"].get<int>();
+        if (auto state = parse_task_state(string_field(r, "agent_state"))) w.agent_state = *state;
+        if (r["agent_task"].is_number_unsigned()) w.agent_task = r["agent_task"].get<TaskId>();
+        result = w;
+      }
+      bool was_running = !agents::is_final(t.status);
+      manager_.restore(std::move(t), std::move(result), string_field(r, "repo"));
+      if (was_running) save(id);
+    } catch (const std::exception& e) {
+      spdlog::error("tend: cannot take up agent {}: {}", id, e.what());
+    }
+  }
+}
 
 template <typename F>
 asio::awaitable<json> AgentService::off_loop(F work) {
@@ -136,7 +232,9 @@ asio::awaitable<std::optional<json>> AgentService::handle(const std::string& m, 
         manager_.remove(id, force);
         return json{{"removed", id}};
       };
-      co_return co_await off_loop(remove);
+      json answer = co_await off_loop(remove);
+      save(id);
+      co_return answer;
     }
     if (m == "agent.gc") {
       std::string repo = optional<std::string>(p, "repo").value_or("");
@@ -147,7 +245,9 @@ asio::awaitable<std::optional<json>> AgentService::handle(const std::string& m, 
         for (const auto& k : r.kept) kept.push_back({{"id", k.id}, {"reason", k.reason}});
         return json{{"removed", r.removed}, {"kept", kept}};
       };
-      co_return co_await off_loop(gc);
+      json answer = co_await off_loop(gc);
+      for (const auto& id : answer["removed"]) save(id.get<std::string>());
+      co_return answer;
     }
   } catch (...) {
     error = std::current_exception();
@@ -257,6 +357,8 @@ asio::awaitable<json> AgentService::spawn(Params p) {
     return json{};
   };
   co_await off_loop(std::move(start));
+  if (TaskPtr worker = manager_.worker_task(created.id)) ticket_of_worker_[worker->id()] = created.id;
+  save(created.id);
   co_return agent_json(*manager_.ticket(created.id));
 }
 
@@ -322,6 +424,7 @@ asio::awaitable<json> AgentService::cancel(Params p) {
   bool cancelled = manager_.cancel(id);
   // Answer once the agent's processes are gone.
   if (TaskPtr worker = manager_.worker_task(id)) co_await sup_.async_wait(worker);
+  save(id);
   json out = status(json{{"id", id}});
   out["cancelled"] = cancelled;
   co_return out;

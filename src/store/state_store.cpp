@@ -73,6 +73,8 @@ StateStore::StateStore(const std::filesystem::path& path) : path_(path) {
        "reason TEXT NOT NULL)");
   exec("CREATE INDEX IF NOT EXISTS transitions_by_task ON transitions(task_id)");
   exec("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  exec("CREATE TABLE IF NOT EXISTS records (collection TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+       "PRIMARY KEY (collection, key))");
   for (const char* suffix : {"-wal", "-shm"}) {
     std::filesystem::path side = path.string() + suffix;
     ::chmod(side.c_str(), 0600);
@@ -155,6 +157,25 @@ std::vector<Transition> StateStore::transitions(TaskId id) const {
 void StateStore::set_setting(const std::string& key, const std::string& value) {
   Statement q(db_, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   q.bind(1, key).bind(2, value).step();
+}
+
+void StateStore::put_record(const std::string& collection, const std::string& key, const std::string& value) {
+  Statement q(db_, "INSERT INTO records (collection, key, value) VALUES (?, ?, ?) "
+                   "ON CONFLICT(collection, key) DO UPDATE SET value = excluded.value");
+  q.bind(1, collection).bind(2, key).bind(3, value).step();
+}
+
+void StateStore::remove_record(const std::string& collection, const std::string& key) {
+  Statement q(db_, "DELETE FROM records WHERE collection = ? AND key = ?");
+  q.bind(1, collection).bind(2, key).step();
+}
+
+std::vector<std::pair<std::string, std::string>> StateStore::records(const std::string& collection) const {
+  Statement q(db_, "SELECT key, value FROM records WHERE collection = ? ORDER BY rowid");
+  q.bind(1, collection);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (q.step()) out.emplace_back(q.text(0), q.text(1));
+  return out;
 }
 
 std::optional<std::string> StateStore::setting(const std::string& key) const {

@@ -95,6 +95,25 @@ TEST_F(AgentCli, WaitAnyReturnsTheFirstAndTimesOutWith124) {
   EXPECT_EQ(agent({"cancel", slow}).exit_code, 0);
 }
 
+TEST_F(AgentCli, AgentsOutliveADaemonRestart) {
+  std::string done = spawn("finished before", "echo kept > kept.txt");
+  ASSERT_EQ(agent({"wait", done}).exit_code, 0);
+  std::string cut = spawn("cut short", "sleep 1000");
+  ASSERT_EQ(home.tend({"daemon", "stop"}).exit_code, 0);
+
+  nlohmann::json before = nlohmann::json::parse(agent({"status", done, "--json"}).out);  // a new daemon
+  EXPECT_EQ(before["status"], "completed");
+  EXPECT_EQ(before["branch"], "tend/" + done);
+  nlohmann::json lost = nlohmann::json::parse(agent({"status", cut, "--json"}).out);
+  EXPECT_EQ(lost["status"], "failed");
+  EXPECT_NE(lost["summary"].get<std::string>().find("lost"), std::string::npos);
+  EXPECT_EQ(agent({"merge", done, "--into", "main"}).exit_code, 0);
+  EXPECT_EQ(repo.show("main", "kept.txt"), "kept");
+  std::string next = spawn("after the restart", "true");
+  EXPECT_EQ(next, "3");
+  EXPECT_EQ(agent({"wait", next}).exit_code, 0);
+}
+
 TEST_F(AgentCli, BadRequestsAreUsageErrorsOrClearRefusals) {
   EXPECT_EQ(agent({"merge", "42"}).exit_code, 2);
   EXPECT_EQ(agent({"merge", "1", "--strategy", "octopus"}).exit_code, 2);

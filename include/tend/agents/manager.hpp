@@ -139,6 +139,14 @@ class Manager {
   /// Pending tickets, most urgent first (then oldest first).
   std::vector<Ticket> pending_tickets() const;
 
+  /// Takes up a ticket recorded by an earlier Manager (a daemon after a
+  /// restart), keeping its id: its workspace is found again in `repo` (when
+  /// it still exists), so it can be merged, diffed and removed. A ticket that
+  /// had not ended ends `failed`: its worker died with the old Manager.
+  void restore(Ticket ticket, std::optional<WorkerResult> result, const std::filesystem::path& repo);
+  /// The repository of the ticket's workspace (empty before spawn).
+  std::filesystem::path repo_of(const std::string& ticket_id) const;
+
   // --- Workers -----------------------------------------------------------------
 
   /// Starts a worker on the ticket and returns at once; `on_complete` runs

@@ -7,6 +7,7 @@
 // Supervisor's awaitables.
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,12 +43,17 @@ class AgentService {
   asio::awaitable<json> off_loop(F work);
 
   json agent_json(const agents::Ticket& ticket) const;
+  /// Records the ticket (and its result) in the store, or forgets it there.
+  void save(const std::string& id);
+  void restore_saved();
+  Subscription worker_exits_;
   std::string ticket_id(Params p, const char* name = "id") const;
 
   Supervisor& sup_;
   store::StateStore* store_;
   agents::Manager manager_;
   asio::thread_pool git_pool_{2};
+  std::map<TaskId, std::string> ticket_of_worker_;  // on the executor only
 };
 
 }  // namespace tend::rpc

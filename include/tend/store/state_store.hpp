@@ -52,6 +52,12 @@ class StateStore {
   std::optional<std::string> setting(const std::string& key) const;
   std::vector<std::pair<std::string, std::string>> settings_with_prefix(const std::string& prefix) const;
 
+  /// Records of the layers above (agents: one JSON document per ticket), by
+  /// collection and key, in the order first written.
+  void put_record(const std::string& collection, const std::string& key, const std::string& value);
+  void remove_record(const std::string& collection, const std::string& key);
+  std::vector<std::pair<std::string, std::string>> records(const std::string& collection) const;
+
   const std::filesystem::path& path() const { return path_; }
 
  private:

@@ -282,7 +282,13 @@ void Engine::close_now() {
   }
   waiters_.clear();
   for (auto* t : idle_waiters_) t->cancel();
-  process::reap_orphans();
+  // Escapees KILLed by the last stops may still be dying: reap them too
+  // (as subreaper only: a host's own children are not ours to wait for).
+  if (options_.adopt_orphans) {
+    process::reap_orphans_within(std::chrono::milliseconds(1000));
+  } else {
+    process::reap_orphans();
+  }
   // No I/O object may outlive this call: the io_context may go right after.
   orphan_scan_timer_.reset();
   child_signals_.reset();

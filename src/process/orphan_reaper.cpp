@@ -1,16 +1,21 @@
 #include "tend/process/orphan_reaper.hpp"
 
 #include <dirent.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <fstream>
 #include <string>
 #include <system_error>
 #include <unordered_set>
+
+#include "tend/process/unique_fd.hpp"
 
 namespace tend::process {
 namespace {
@@ -71,6 +76,37 @@ std::size_t reap_orphans() {
     if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG) == 0 && info.si_pid == pid) ++reaped;
   }
   return reaped;
+}
+
+std::size_t reap_orphans_within(std::chrono::milliseconds limit) {
+  std::size_t reaped = reap_orphans();
+  // Watch the adopted children still alive through pidfds: a child that was
+  // just KILLed is gone within moments, and poll() says when.
+  std::vector<UniqueFd> watched;
+  std::vector<pollfd> fds;
+  for (pid_t pid : list_children()) {
+    if (SpawnedChildren::contains(pid)) continue;
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) continue;
+    watched.emplace_back(fd);
+    fds.push_back({fd, POLLIN, 0});
+  }
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::size_t open = fds.size();
+  while (open > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    int rc = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) break;
+    for (pollfd& p : fds) {
+      if (p.fd >= 0 && p.revents != 0) {
+        p.fd = -1;  // poll() skips negative descriptors
+        --open;
+      }
+    }
+  }
+  return reaped + reap_orphans();
 }
 
 }  // namespace tend::process

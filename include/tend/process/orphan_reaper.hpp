@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <mutex>
 #include <vector>
@@ -42,5 +43,10 @@ std::vector<pid_t> list_children();
 
 /// Reaps every exited child that tend did not spawn; returns how many.
 std::size_t reap_orphans();
+
+/// Like reap_orphans(), but first waits (up to `limit`, on their pidfds) for
+/// adopted children still alive to exit: for the end of a shutdown, when the
+/// last ones have just been KILLed and must not be left as zombies.
+std::size_t reap_orphans_within(std::chrono::milliseconds limit);
 
 }  // namespace tend::process

@@ -1,6 +1,7 @@
 #include "tend/core/duration.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -42,7 +43,11 @@ std::optional<Duration> parse_duration(std::string_view text) {
     }
     auto scale = unit_ms(unit);
     if (!scale) return std::nullopt;
-    double value = std::stod(std::string(number));
+    // from_chars, not stod: a number too large for a double is a bad
+    // duration, not an exception (found by fuzz/duration_fuzzer.cpp).
+    double value = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc() || end != number.data() + number.size()) return std::nullopt;
     total_ms += value * *scale;
     any = true;
   }

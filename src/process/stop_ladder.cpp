@@ -33,9 +33,11 @@ std::optional<milliseconds> parse_wait(std::string_view text) {
     auto [num_end, num_ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (num_ec != std::errc{} || value < 0) return std::nullopt;
     unit = text.substr(static_cast<size_t>(num_end - text.data()));
-    if (unit == "ms") return milliseconds(static_cast<long long>(value));
-    if (unit == "s") return milliseconds(static_cast<long long>(value * 1000));
-    if (unit == "m") return milliseconds(static_cast<long long>(value * 60'000));
+    double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : 0;
+    // Past ~31 years a wait is a typo, and past 2^63 ms the conversion would
+    // be undefined (found by fuzz/signal_fuzzer.cpp).
+    if (scale == 0 || !(value * scale <= 1e12)) return std::nullopt;
+    return milliseconds(static_cast<long long>(value * scale));
   }
   return std::nullopt;
 }

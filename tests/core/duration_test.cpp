@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 using namespace tend;
 using namespace std::chrono_literals;
 
@@ -20,6 +22,12 @@ TEST(Duration, RejectsWhatIsNotADuration) {
   for (const char* bad : {"", "5x", "-1s", "s", "1s5", "1..5s", "abc", ".", "1e999h", "99999999999999999d"}) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
   }
+}
+
+TEST(Duration, RejectsANumberTooLargeForADoubleWithoutThrowing) {
+  // Found by fuzz/duration_fuzzer.cpp: std::stod threw std::out_of_range.
+  EXPECT_FALSE(parse_duration("5" + std::string(400, '0')));
+  EXPECT_FALSE(parse_duration("5" + std::string(400, '0') + "ms"));
 }
 
 TEST(Duration, FormatsReadably) {

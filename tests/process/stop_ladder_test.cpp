@@ -45,6 +45,9 @@ TEST(StopLadder, RejectsNonsense) {
   EXPECT_FALSE(StopLadder::parse(""));
   EXPECT_FALSE(StopLadder::parse("BOGUS,100"));
   EXPECT_FALSE(StopLadder::parse("TERM,-5"));
+  // Found by fuzz/signal_fuzzer.cpp: a wait too long for milliseconds was undefined behaviour.
+  EXPECT_FALSE(StopLadder::parse("INT,1111111111111111111111m"));
+  EXPECT_FALSE(StopLadder::parse("INT,1e300s"));
   EXPECT_FALSE(StopLadder::parse("TERM,abc"));
   EXPECT_FALSE(StopLadder::parse("TERM,100,"));
 }

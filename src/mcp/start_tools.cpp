@@ -105,8 +105,10 @@ ToolResult terminal_start(ToolContext& ctx, const json& a) {
                            : fmt::format("It is still running: read on with task_output {{\"id\": {}, \"since\": {}}}, "
                                          "or stop it with task_kill {{\"id\": {}}}.",
                                          id.dump(), out.next_cursor, id.dump());
-    r.text = fmt::format("Not ready: {}\n{}\n{}\n{}", e.what(), describe_task(out.task), next, out.render(id));
-    r.structured = {{"task", task_facts(out.task)}, {"ready", false}, {"error", e.what()}, {"output", out.to_json()}};
+    // The daemon's message carries the output tail too; the view below shows it once.
+    const std::string why = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+    r.text = fmt::format("Not ready: {}\n{}\n{}\n{}", why, describe_task(out.task), next, out.render(id));
+    r.structured = {{"task", task_facts(out.task)}, {"ready", false}, {"error", why}, {"output", out.to_json()}};
     return r;
   }
   ctx.watch(id.get<std::int64_t>());

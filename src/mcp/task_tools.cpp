@@ -49,7 +49,7 @@ ToolResult task_output(ToolContext& ctx, const json& a) {
                      : a.contains("grep")     ? fmt::format("{} lines matching \"{}\" from cursor {}", stream,
                                                             a["grep"].get<std::string>(), since)
                                               : fmt::format("{} from cursor {}", stream, since);
-  std::string text = fmt::format("task {} is {}; {}:\n", id.dump(), state, what);
+  std::string text = fmt::format("task {} ({}), {}:\n", id.dump(), state, what);
   if (data.empty()) {
     text += "(no new output)\n";
   } else {
@@ -110,6 +110,13 @@ ToolResult task_wait(ToolContext& ctx, const json& a) {
 
 ToolResult task_kill(ToolContext& ctx, const json& a) {
   const json id = task_ref(a["id"]);
+  json before = ctx.call("task.status", {{"id", id}});
+  if (is_finished(before)) {
+    ToolResult result;
+    result.text = "It had already ended; nothing was sent. " + describe_task(before);
+    result.structured = {{"task", task_facts(before)}, {"already_ended", true}};
+    return result;
+  }
   json params = {{"ids", json::array({id})}};
   if (a.contains("signal")) params["signal"] = a["signal"];
   if (auto ms = seconds_arg(a, "grace_s")) params["grace_ms"] = *ms;
@@ -120,11 +127,12 @@ ToolResult task_kill(ToolContext& ctx, const json& a) {
     const bool sent = task["signal_sent"].get<bool>();
     result.text = sent ? fmt::format("Sent {} to task {} (now {}). It was not stopped: only that signal was sent.",
                                      a["signal"].get<std::string>(), id.dump(), task.value("state", ""))
-                       : fmt::format("Task {} is {}: there was nothing to signal.", id.dump(), task.value("state", ""));
+                       : fmt::format("Task {} has ended ({}): there was nothing to signal.", id.dump(),
+                                     task.value("state", ""));
     result.structured = task;
   } else {
     result.text = describe_task(task);
-    result.structured = {{"task", task_facts(task)}};
+    result.structured = {{"task", task_facts(task)}, {"already_ended", false}};
   }
   return result;
 }

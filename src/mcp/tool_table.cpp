@@ -109,7 +109,7 @@ std::vector<Tool> make_table() {
                      "type": "object",
                      "properties": {
                        "id": )" + std::string(kTaskId) + R"(,
-                       "grace_s": {"type": "number", "minimum": 0, "description": "Seconds between the first signal and KILL (default 5)."},
+                       "grace_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "Seconds between the first signal and KILL (default 5)."},
                        "signal": {"type": "string", "description": "A signal name such as TERM, INT, HUP, KILL (or a number)."}
                      },
                      "required": ["id"],

@@ -178,6 +178,9 @@ async function main() {
     r = await call("task_kill", { id, grace_s: 1 });
     assert.equal(r.structuredContent.task.state, "killed", text(r));
   }
+  r = await call("task_kill", { id: slow });
+  assert.equal(r.structuredContent.already_ended, true);
+  assert.match(text(r), /already ended/);
   await until("the kill notification", () => notes.some((n) => n.data?.task?.id === slow && n.level === "warning"));
 
   step("task_list and task_status");

@@ -52,9 +52,22 @@ void EventRelay::listen() {
 }
 
 void EventRelay::on_event(const json& params) {
-  if (params.value("kind", "") != "exited" || !params.contains("task")) return;
+  const std::string kind = params.value("kind", "");
+  if (!params.contains("task")) return;
   const json& task = params["task"];
   const std::int64_t id = task.value("id", std::int64_t{0});
+  if (kind == "stalled") {
+    // Gone quiet (a hang?) but not ended: worth a word while it still runs.
+    {
+      std::lock_guard lock(mutex_);
+      if (!watched_.count(id)) return;
+    }
+    emit_(LogLevel::warning, json{{"event", "task_stalled"},
+                                  {"message", describe_task(task) + ": " + task.value("reason", "")},
+                                  {"task", task_facts(task)}});
+    return;
+  }
+  if (kind != "exited") return;
   {
     std::lock_guard lock(mutex_);
     if (!watched_.count(id)) {

@@ -1,7 +1,8 @@
 #pragma once
-// Tells the MCP client when a task it started ends, whether or not it is
-// waiting: a connection of its own subscribes to the daemon's events
-// (`events.subscribe`), and each end of a watched task becomes a log message.
+// Tells the MCP client when a task it started ends (or goes quiet for longer
+// than its idle timeout), whether or not it is waiting: a connection of its
+// own subscribes to the daemon's events (`events.subscribe`), and each end of
+// a watched task becomes a log message.
 
 #include <cstdint>
 #include <deque>

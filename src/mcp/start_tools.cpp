@@ -32,7 +32,8 @@ json start_params(const json& a) {
     auto eq = entry.find('=');
     if (eq != std::string_view::npos) env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
   }
-  for (const auto& [k, v] : a.value("env", json::object()).items()) env[k] = v;
+  const json extra = a.value("env", json::object());  // named: items() must not outlive it
+  for (const auto& [k, v] : extra.items()) env[k] = v;
   std::string cwd = a.contains("cwd") ? std::filesystem::absolute(a["cwd"].get<std::string>()).string()
                                       : std::filesystem::current_path().string();
   return {{"shell", a["command"]}, {"cwd", cwd}, {"env", env}, {"inherit_env", false}};

@@ -86,6 +86,22 @@ TEST(McpServer, ATaskThatEndsInTheBackgroundIsNotified) {
   EXPECT_EQ(note["params"]["data"]["task"]["exit_code"], 2);
 }
 
+TEST(McpServer, ATaskThatGoesQuietIsReportedAndThenItsEnd) {
+  TendHome home;
+  McpProcess mcp(home);
+  mcp.initialize();
+  json r = mcp.call_tool(1, "shell_run", {{"command", "sleep 30"}, {"background", true}, {"idle_timeout_s", 0.3}});
+  const auto id = r["structuredContent"]["task"]["id"];
+  json quiet = mcp.receive(std::chrono::seconds(30));
+  ASSERT_FALSE(quiet.is_null());
+  EXPECT_EQ(quiet["params"]["data"]["event"], "task_stalled");
+  EXPECT_EQ(quiet["params"]["data"]["task"]["id"], id);
+  json ended = mcp.receive(std::chrono::seconds(30));
+  ASSERT_FALSE(ended.is_null());
+  EXPECT_EQ(ended["params"]["data"]["event"], "task_ended");
+  EXPECT_EQ(ended["params"]["data"]["task"]["state"], "stalled");
+}
+
 TEST(McpServer, SetLevelErrorSilencesTheNoticeOfASuccess) {
   TendHome home;
   McpProcess mcp(home);

@@ -70,6 +70,17 @@ TEST(McpServer, ShellRunAnswersWithTheOutputAndTheExitCode) {
   EXPECT_NE(text_of(r).find("exit code 4"), std::string::npos) << text_of(r);
 }
 
+TEST(McpServer, ShellRunTakesItsEnvironmentAndDirectory) {
+  TendHome home;
+  McpProcess mcp(home);
+  mcp.initialize();
+  TempDir dir;
+  json r = mcp.call_tool(1, "shell_run", {{"command", "echo \"$GREETING in $(pwd)\""},
+                                          {"env", {{"GREETING", "hello"}}},
+                                          {"cwd", dir.path().string()}});
+  EXPECT_NE(text_of(r).find("hello in " + dir.path().string()), std::string::npos) << text_of(r);
+}
+
 TEST(McpServer, ATaskThatEndsInTheBackgroundIsNotified) {
   TendHome home;
   McpProcess mcp(home);

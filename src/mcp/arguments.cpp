@@ -12,7 +12,9 @@ namespace {
 
 bool has_type(const json& value, const std::string& type) {
   if (type == "string") return value.is_string();
-  if (type == "integer") return value.is_number_integer() || (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>());
+  if (type == "integer")
+    return value.is_number_integer() ||
+           (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>());
   if (type == "number") return value.is_number();
   if (type == "boolean") return value.is_boolean();
   if (type == "object") return value.is_object();
@@ -35,7 +37,11 @@ bool fits(const json& value, const json& schema) {
 std::string type_text(const json& schema) {
   auto it = schema.find("type");
   if (it == schema.end()) return "a value";
-  if (it->is_string()) return "a" + std::string(it->get<std::string>() == "integer" || it->get<std::string>() == "array" || it->get<std::string>() == "object" ? "n " : " ") + it->get<std::string>();
+  if (it->is_string()) {
+    const std::string type = it->get<std::string>();
+    const bool vowel = type == "integer" || type == "array" || type == "object";
+    return (vowel ? "an " : "a ") + type;
+  }
   std::string text;
   for (const auto& t : *it) text += (text.empty() ? "" : " or ") + t.get<std::string>();
   return text;
@@ -67,7 +73,8 @@ json check_arguments(const json& schema, const json& arguments) {
     if (it == properties.end()) {
       std::string known;
       for (const auto& [k, v] : properties.items()) known += (known.empty() ? "" : ", ") + k;
-      throw ToolError(fmt::format("unknown argument \"{}\"; this tool takes: {}", name, known.empty() ? "none" : known));
+      throw ToolError(
+          fmt::format("unknown argument \"{}\"; this tool takes: {}", name, known.empty() ? "none" : known));
     }
     const json& property = *it;
     if (value.is_null() && !listed(schema.value("required", json::array()), name)) continue;
@@ -75,22 +82,27 @@ json check_arguments(const json& schema, const json& arguments) {
       throw ToolError(fmt::format("argument \"{}\" must be {}, not {}", name, type_text(property), shown(value)));
     }
     if (value.is_number() && property.contains("minimum") && value.get<double>() < property["minimum"].get<double>()) {
-      throw ToolError(fmt::format("argument \"{}\" must be at least {}, not {}", name, property["minimum"].dump(), shown(value)));
+      throw ToolError(
+          fmt::format("argument \"{}\" must be at least {}, not {}", name, property["minimum"].dump(), shown(value)));
     }
     if (value.is_number() && property.contains("maximum") && value.get<double>() > property["maximum"].get<double>()) {
-      throw ToolError(fmt::format("argument \"{}\" must be at most {}, not {}", name, property["maximum"].dump(), shown(value)));
+      throw ToolError(
+          fmt::format("argument \"{}\" must be at most {}, not {}", name, property["maximum"].dump(), shown(value)));
     }
     if (value.is_array() && property.contains("items")) {
       for (const auto& item : value) {
         if (!fits(item, property["items"])) {
-          throw ToolError(fmt::format("each item of \"{}\" must be {}, not {}", name, type_text(property["items"]), shown(item)));
+          throw ToolError(
+              fmt::format("each item of \"{}\" must be {}, not {}", name, type_text(property["items"]), shown(item)));
         }
       }
       if (property.contains("minItems") && value.size() < property["minItems"].get<std::size_t>()) {
-        throw ToolError(fmt::format("argument \"{}\" must have at least {} item(s)", name, property["minItems"].get<std::size_t>()));
+        throw ToolError(fmt::format("argument \"{}\" must have at least {} item(s)", name,
+                                    property["minItems"].get<std::size_t>()));
       }
     }
-    if (value.is_object() && property.contains("additionalProperties") && property["additionalProperties"].is_object()) {
+    if (value.is_object() && property.contains("additionalProperties") &&
+        property["additionalProperties"].is_object()) {
       for (const auto& [k, v] : value.items()) {
         if (!fits(v, property["additionalProperties"])) {
           throw ToolError(fmt::format("\"{}\" in \"{}\" must be {}, not {}", k, name,
@@ -99,7 +111,8 @@ json check_arguments(const json& schema, const json& arguments) {
       }
     }
     if (value.is_string() && property.contains("enum") && !listed(property["enum"], value)) {
-      throw ToolError(fmt::format("argument \"{}\" must be one of {}, not {}", name, property["enum"].dump(), shown(value)));
+      throw ToolError(
+          fmt::format("argument \"{}\" must be one of {}, not {}", name, property["enum"].dump(), shown(value)));
     }
   }
   json ready = json::object();

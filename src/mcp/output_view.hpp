@@ -18,7 +18,7 @@ struct OutputView {
   std::uint64_t next_cursor = 0;  ///< read on from here
   std::uint64_t total = 0;        ///< bytes in the stream when read
   std::string stream = "stdout";
-  json task;                      ///< the task's status, read just before the output
+  json task;  ///< the task's status, read just before the output
 
   /// Output before `from` was left out.
   bool cut() const { return from > 0; }

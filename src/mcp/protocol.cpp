@@ -50,23 +50,27 @@ Action Protocol::handle_line(std::string_view line) {
   try {
     message = json::parse(line);
   } catch (const json::parse_error& e) {
-    action.reply = rpc::make_error(nullptr, code::parse_error, fmt::format("parse error: not valid JSON ({})", e.what()));
+    action.reply =
+        rpc::make_error(nullptr, code::parse_error, fmt::format("parse error: not valid JSON ({})", e.what()));
     return action;
   }
   if (!message.is_object()) {
-    action.reply = rpc::make_error(nullptr, code::invalid_request,
-                                   message.is_array() ? "invalid request: batches are not supported; send one message per line"
-                                                      : "invalid request: expected a JSON object");
+    action.reply =
+        rpc::make_error(nullptr, code::invalid_request,
+                        message.is_array() ? "invalid request: batches are not supported; send one message per line"
+                                           : "invalid request: expected a JSON object");
     return action;
   }
   json id = message.contains("id") ? message["id"] : json(nullptr);
   const bool has_id = message.contains("id");
   if (has_id && !id.is_number_integer() && !id.is_string()) {
-    action.reply = rpc::make_error(nullptr, code::invalid_request, "invalid request: \"id\" must be a number or a string");
+    action.reply =
+        rpc::make_error(nullptr, code::invalid_request, "invalid request: \"id\" must be a number or a string");
     return action;
   }
   if (message.value("jsonrpc", json()) != "2.0") {
-    if (has_id) action.reply = rpc::make_error(id, code::invalid_request, "invalid request: \"jsonrpc\" must be \"2.0\"");
+    if (has_id)
+      action.reply = rpc::make_error(id, code::invalid_request, "invalid request: \"jsonrpc\" must be \"2.0\"");
     return action;
   }
   if (!message.contains("method")) {
@@ -77,7 +81,8 @@ Action Protocol::handle_line(std::string_view line) {
     return action;
   }
   if (!message["method"].is_string()) {
-    if (has_id) action.reply = rpc::make_error(id, code::invalid_request, "invalid request: \"method\" must be a string");
+    if (has_id)
+      action.reply = rpc::make_error(id, code::invalid_request, "invalid request: \"method\" must be a string");
     return action;
   }
   const std::string method = message["method"].get<std::string>();
@@ -149,7 +154,8 @@ std::string Protocol::handle_request(const json& id, const std::string& method, 
   }
   if (method == "logging/setLevel") {
     auto level = params.find("level");
-    auto parsed = level != params.end() && level->is_string() ? parse_log_level(level->get<std::string>()) : std::nullopt;
+    auto parsed =
+        level != params.end() && level->is_string() ? parse_log_level(level->get<std::string>()) : std::nullopt;
     if (!parsed) {
       throw ProtocolError{code::invalid_params,
                           "invalid params: \"level\" must be one of debug, info, notice, warning, error, critical, "

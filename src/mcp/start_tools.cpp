@@ -103,9 +103,10 @@ ToolResult terminal_start(ToolContext& ctx, const json& a) {
     r.is_error = true;
     std::string next = is_finished(out.task)
                            ? "It has ended; its output below says why. Fix the command and start it again."
-                           : fmt::format("It is still running: read on with task_output {{\"id\": {}, \"since\": {}}}, "
-                                         "or stop it with task_kill {{\"id\": {}}}.",
-                                         id.dump(), out.next_cursor, id.dump());
+                           : fmt::format(
+                                 "It is still running: read on with task_output {{\"id\": {}, \"since\": {}}}, "
+                                 "or stop it with task_kill {{\"id\": {}}}.",
+                                 id.dump(), out.next_cursor, id.dump());
     // The daemon's message carries the output tail too; the view below shows it once.
     const std::string why = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
     r.text = fmt::format("Not ready: {}\n{}\n{}\n{}", why, describe_task(out.task), next, out.render(id));
@@ -119,9 +120,9 @@ ToolResult terminal_start(ToolContext& ctx, const json& a) {
   }
   OutputView out = read_output_tail(ctx, id, kRunningOutput);
   const bool ready = out.task.value("ready", false);
-  std::string readiness_text =
-      readiness ? (ready ? "It is ready." : "It is not ready.")
-                : "No readiness condition was given (ready_pattern or ready_port); it has started.";
+  std::string readiness_text = readiness
+                                   ? (ready ? "It is ready." : "It is not ready.")
+                                   : "No readiness condition was given (ready_pattern or ready_port); it has started.";
   if (ready && out.task.contains("port") && out.task["port"].is_number()) {
     readiness_text = fmt::format("It is ready on port {}.", out.task["port"].get<int>());
   }

@@ -39,8 +39,9 @@ std::string describe_task(const json& task) {
   if (state == "running") {
     std::string extra;
     if (task.value("ready", false)) {
-      extra = task.contains("port") && task["port"].is_number() ? fmt::format(", ready on port {}", task["port"].get<int>())
-                                                                : std::string(", ready");
+      extra = task.contains("port") && task["port"].is_number()
+                  ? fmt::format(", ready on port {}", task["port"].get<int>())
+                  : std::string(", ready");
     }
     if (task.value("stalled", false)) extra += ", stalled: no output for a while";
     if (task.value("paused", false)) extra += ", paused";

@@ -45,10 +45,11 @@ ToolResult task_output(ToolContext& ctx, const json& a) {
   const std::string state = r.value("state", "");
   const std::string stream = r.value("stream", "stdout");
 
-  std::string what = a.contains("tail_lines") ? fmt::format("the last {} lines of {}", a["tail_lines"].get<int>(), stream)
-                     : a.contains("grep")     ? fmt::format("{} lines matching \"{}\" from cursor {}", stream,
-                                                            a["grep"].get<std::string>(), since)
-                                              : fmt::format("{} from cursor {}", stream, since);
+  std::string what =
+      a.contains("tail_lines") ? fmt::format("the last {} lines of {}", a["tail_lines"].get<int>(), stream)
+      : a.contains("grep")
+          ? fmt::format("{} lines matching \"{}\" from cursor {}", stream, a["grep"].get<std::string>(), since)
+          : fmt::format("{} from cursor {}", stream, since);
   std::string text = fmt::format("task {} ({}), {}:\n", id.dump(), state, what);
   if (data.empty()) {
     text += "(no new output)\n";
@@ -65,8 +66,13 @@ ToolResult task_output(ToolContext& ctx, const json& a) {
   }
   ToolResult result;
   result.text = std::move(text);
-  result.structured = {{"id", id},     {"state", state}, {"stream", stream},           {"data", data},
-                       {"eof", eof},   {"next_cursor", next}, {"skipped", r.value("skipped", 0)}};
+  result.structured = {{"id", id},
+                       {"state", state},
+                       {"stream", stream},
+                       {"data", data},
+                       {"eof", eof},
+                       {"next_cursor", next},
+                       {"skipped", r.value("skipped", 0)}};
   return result;
 }
 
@@ -125,10 +131,10 @@ ToolResult task_kill(ToolContext& ctx, const json& a) {
   ToolResult result;
   if (task.contains("signal_sent")) {
     const bool sent = task["signal_sent"].get<bool>();
-    result.text = sent ? fmt::format("Sent {} to task {} (now {}). It was not stopped: only that signal was sent.",
-                                     a["signal"].get<std::string>(), id.dump(), task.value("state", ""))
-                       : fmt::format("Task {} has ended ({}): there was nothing to signal.", id.dump(),
-                                     task.value("state", ""));
+    result.text =
+        sent ? fmt::format("Sent {} to task {} (now {}). It was not stopped: only that signal was sent.",
+                           a["signal"].get<std::string>(), id.dump(), task.value("state", ""))
+             : fmt::format("Task {} has ended ({}): there was nothing to signal.", id.dump(), task.value("state", ""));
     result.structured = task;
   } else {
     result.text = describe_task(task);
@@ -165,8 +171,8 @@ ToolResult task_list(ToolContext& ctx, const json& a) {
 ToolResult task_status(ToolContext& ctx, const json& a) {
   json task = ctx.call("task.status", {{"id", task_ref(a["id"])}});
   std::string text = describe_task(task) + "\n";
-  text += fmt::format("kind: {}, cwd: {}, pid: {}\n", task.value("kind", ""), task.value("cwd", ""),
-                      task.value("pid", 0));
+  text +=
+      fmt::format("kind: {}, cwd: {}, pid: {}\n", task.value("kind", ""), task.value("cwd", ""), task.value("pid", 0));
   text += fmt::format("output: {} bytes on stdout, {} on stderr (read with task_output)\n",
                       task.value("stdout_bytes", 0), task.value("stderr_bytes", 0));
   if (task.contains("transitions")) {

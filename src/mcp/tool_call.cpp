@@ -60,9 +60,10 @@ ToolResult call_tool(const Tool& tool, ToolContext& context, const json& argumen
   } catch (const rpc::RpcError& e) {
     return daemon_failure(tool, e);
   } catch (const rpc::ClientError& e) {
-    return failure(fmt::format("cannot reach the tend daemon: {}. Nothing was done; try again, or check `tend daemon "
-                               "status` and the daemon's log.",
-                               e.what()));
+    return failure(
+        fmt::format("cannot reach the tend daemon: {}. Nothing was done; try again, or check `tend daemon "
+                    "status` and the daemon's log.",
+                    e.what()));
   } catch (const std::exception& e) {
     spdlog::error("tend mcp: {} failed: {}", tool.name, e.what());
     return failure(fmt::format("internal error in tend mcp ({}): {}. Please report it.", tool.name, e.what()));

@@ -15,7 +15,13 @@ namespace {
 constexpr const char* kTaskId =
     R"({"type": ["integer", "string"], "description": "The task: its id (a number, as returned when it started) or its name."})";
 
-json schema(const std::string& text) { return json::parse(text); }
+// A schema from its JSON text, where TASK_ID stands for the task reference.
+json schema(std::string text) {
+  for (auto at = text.find("TASK_ID"); at != std::string::npos; at = text.find("TASK_ID")) {
+    text.replace(at, 7, kTaskId);
+  }
+  return json::parse(text);
+}
 
 std::vector<Tool> make_table() {
   std::vector<Tool> tools;
@@ -73,7 +79,7 @@ std::vector<Tool> make_table() {
                    schema(R"({
                      "type": "object",
                      "properties": {
-                       "id": )" + std::string(kTaskId) + R"(,
+                       "id": TASK_ID,
                        "since": {"type": "integer", "minimum": 0, "description": "Byte cursor to read from (default 0: the start)."},
                        "tail_lines": {"type": "integer", "minimum": 0, "description": "Only the last N lines (ignores since)."},
                        "grep": {"type": "string", "description": "Only lines matching this regular expression (ECMAScript)."},
@@ -108,7 +114,7 @@ std::vector<Tool> make_table() {
                    schema(R"({
                      "type": "object",
                      "properties": {
-                       "id": )" + std::string(kTaskId) + R"(,
+                       "id": TASK_ID,
                        "grace_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "Seconds between the first signal and KILL (default 5)."},
                        "signal": {"type": "string", "description": "A signal name such as TERM, INT, HUP, KILL (or a number)."}
                      },
@@ -123,7 +129,7 @@ std::vector<Tool> make_table() {
                    schema(R"({
                      "type": "object",
                      "properties": {
-                       "id": )" + std::string(kTaskId) + R"(,
+                       "id": TASK_ID,
                        "text": {"type": "string", "description": "What to type."},
                        "newline": {"type": "boolean", "description": "Press Enter after the text (default true)."}
                      },
@@ -151,7 +157,7 @@ std::vector<Tool> make_table() {
                    schema(R"({
                      "type": "object",
                      "properties": {
-                       "id": )" + std::string(kTaskId) + R"(
+                       "id": TASK_ID
                      },
                      "required": ["id"],
                      "additionalProperties": false

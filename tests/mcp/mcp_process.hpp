@@ -68,7 +68,8 @@ class McpProcess {
 
   /// Sends a request and returns its answer; notifications that come first
   /// are kept in `notes`.
-  nlohmann::json request(const nlohmann::json& id, const std::string& method, nlohmann::json params = nlohmann::json::object(),
+  nlohmann::json request(const nlohmann::json& id, const std::string& method,
+                         nlohmann::json params = nlohmann::json::object(),
                          std::chrono::milliseconds limit = std::chrono::seconds(60)) {
     send(nlohmann::json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump());
     return answer_to(id, limit);
@@ -89,7 +90,8 @@ class McpProcess {
 
   void initialize() {
     request(0, "initialize",
-            {{"protocolVersion", "2025-06-18"}, {"capabilities", nlohmann::json::object()},
+            {{"protocolVersion", "2025-06-18"},
+             {"capabilities", nlohmann::json::object()},
              {"clientInfo", {{"name", "gtest"}, {"version", "1"}}}});
     send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
   }

@@ -19,8 +19,10 @@ std::string initialize_line(const std::string& version) {
   return json{{"jsonrpc", "2.0"},
               {"id", 1},
               {"method", "initialize"},
-              {"params", {{"protocolVersion", version}, {"capabilities", json::object()},
-                          {"clientInfo", {{"name", "test"}, {"version", "1"}}}}}}
+              {"params",
+               {{"protocolVersion", version},
+                {"capabilities", json::object()},
+                {"clientInfo", {{"name", "test"}, {"version", "1"}}}}}}
       .dump();
 }
 
@@ -184,8 +186,8 @@ TEST(McpArguments, AValueOfTheWrongTypeOrRangeIsNamed) {
 }
 
 TEST(McpArguments, NullsAreLeftOutAndWholeNumbersBecomeIntegers) {
-  json checked = check_arguments(find_tool("task_output")->input_schema,
-                                 {{"id", 3}, {"since", 120.0}, {"grep", nullptr}});
+  json checked =
+      check_arguments(find_tool("task_output")->input_schema, {{"id", 3}, {"since", 120.0}, {"grep", nullptr}});
   EXPECT_EQ(checked, json({{"id", 3}, {"since", 120}}));
   EXPECT_TRUE(checked["since"].is_number_integer());
   EXPECT_THROW(check_arguments(find_tool("task_output")->input_schema, {{"id", 3}, {"since", 1.5}}), ToolError);

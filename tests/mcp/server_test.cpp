@@ -29,11 +29,15 @@ TEST(McpServer, SurvivesMalformedJsonAndUnknownMethods) {
 TEST(McpServer, InitializeNegotiatesTheProtocolVersion) {
   TendHome home;
   McpProcess mcp(home);
-  json r = mcp.request(1, "initialize", {{"protocolVersion", "2024-11-05"}, {"capabilities", json::object()},
-                                         {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  json r = mcp.request(1, "initialize",
+                       {{"protocolVersion", "2024-11-05"},
+                        {"capabilities", json::object()},
+                        {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
   EXPECT_EQ(r["result"]["protocolVersion"], "2024-11-05");
-  r = mcp.request(2, "initialize", {{"protocolVersion", "2099-01-01"}, {"capabilities", json::object()},
-                                    {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  r = mcp.request(2, "initialize",
+                  {{"protocolVersion", "2099-01-01"},
+                   {"capabilities", json::object()},
+                   {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
   EXPECT_EQ(r["result"]["protocolVersion"], "2025-11-25");
 }
 
@@ -75,9 +79,9 @@ TEST(McpServer, ShellRunTakesItsEnvironmentAndDirectory) {
   McpProcess mcp(home);
   mcp.initialize();
   TempDir dir;
-  json r = mcp.call_tool(1, "shell_run", {{"command", "echo \"$GREETING in $(pwd)\""},
-                                          {"env", {{"GREETING", "hello"}}},
-                                          {"cwd", dir.path().string()}});
+  json r = mcp.call_tool(
+      1, "shell_run",
+      {{"command", "echo \"$GREETING in $(pwd)\""}, {"env", {{"GREETING", "hello"}}}, {"cwd", dir.path().string()}});
   EXPECT_NE(text_of(r).find("hello in " + dir.path().string()), std::string::npos) << text_of(r);
 }
 
@@ -132,7 +136,9 @@ TEST(McpServer, ACancelledCallIsNotAnsweredAndItsTaskGoesOn) {
   mcp.initialize();
   json r = mcp.call_tool(1, "shell_run", {{"command", "sleep 30"}, {"background", true}});
   const auto id = r["structuredContent"]["task"]["id"];
-  mcp.send(json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
+  mcp.send(json{{"jsonrpc", "2.0"},
+                {"id", 2},
+                {"method", "tools/call"},
                 {"params", {{"name", "task_wait"}, {"arguments", {{"ids", {id}}, {"timeout_s", 40}}}}}}
                .dump());
   mcp.send(json{{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 2}}}}.dump());
@@ -151,7 +157,9 @@ TEST(McpServer, EndsPromptlyWhenItsInputClosesEvenWithACallInFlight) {
   mcp.initialize();
   json r = mcp.call_tool(1, "shell_run", {{"command", "sleep 30"}, {"background", true}});
   const auto id = r["structuredContent"]["task"]["id"];
-  mcp.send(json{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"},
+  mcp.send(json{{"jsonrpc", "2.0"},
+                {"id", 2},
+                {"method", "tools/call"},
                 {"params", {{"name", "task_wait"}, {"arguments", {{"ids", {id}}, {"timeout_s", 40}}}}}}
                .dump());
   mcp.request(3, "ping");  // the wait is in flight by now

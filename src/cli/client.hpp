@@ -1,55 +1,14 @@
 #pragma once
-// The CLI's side of the socket: a blocking JSON-RPC client, and starting the
-// daemon on first use.
+// The CLI talks to the daemon through the rpc layer's client (shared with the
+// MCP server); these names keep the CLI's code as it was.
 
-#include <filesystem>
-#include <functional>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <stdexcept>
-#include <string>
-
-#include "tend/rpc/json_rpc.hpp"
+#include "tend/rpc/client.hpp"
 
 namespace tend::cli {
 
-using nlohmann::json;
-
-/// The daemon cannot be reached (or started); what() says why.
-class ClientError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-class Client {
- public:
-  /// Connects to the daemon, starting it first when nothing listens and
-  /// `start` is set. Throws ClientError.
-  static Client connect(bool start = true);
-  /// Connects without starting anything; nullopt when nothing listens.
-  static std::optional<Client> try_connect();
-
-  Client(Client&& other) noexcept;
-  ~Client();
-
-  /// Calls a method and returns its result; a JSON-RPC error is thrown as
-  /// rpc::RpcError. Notifications that arrive meanwhile go to `on_notification`.
-  json call(const std::string& method, json params = json::object());
-  /// Waits for the next notification (up to `timeout_ms`, -1 forever).
-  std::optional<json> next_notification(int timeout_ms = -1);
-
-  std::function<void(const json&)> on_notification;
-
- private:
-  explicit Client(int fd) : fd_(fd) {}
-  std::optional<json> read_message(int timeout_ms);
-  int fd_ = -1;
-  std::string buffer_;
-  std::int64_t next_id_ = 1;
-};
-
-/// Starts the daemon in the background (its own session, logging to the
-/// state directory) and waits for its socket. Throws ClientError.
-void start_daemon();
+using rpc::Client;
+using rpc::ClientError;
+using rpc::json;
+using rpc::start_daemon;
 
 }  // namespace tend::cli

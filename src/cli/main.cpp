@@ -9,6 +9,7 @@
 
 #include "client.hpp"
 #include "commands.hpp"
+#include "tend/mcp/server.hpp"
 #include "tend/rpc/daemon.hpp"
 #include "tend/rpc/paths.hpp"
 
@@ -158,6 +159,8 @@ int main(int argc, char** argv) {
   a_gc->add_option("--repo", ao.repo, "A directory in the git repository (default: here)");
   a_gc->add_flag("--json", ao.json, "JSON");
 
+  auto* mcp = app.add_subcommand("mcp", "Serve MCP over stdio (for Claude Code, Cursor, ...; see docs/mcp.md)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
       spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
       return tend::rpc::run_daemon({tend::rpc::socket_path(), tend::rpc::state_dir()});
     }
+    if (*mcp) return tend::mcp::run_server();
     if (*d_start) return cmd_daemon_start(o);
     if (*d_stop) return cmd_daemon_stop(o);
     if (*d_status) return cmd_daemon_status(o);

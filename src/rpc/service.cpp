@@ -245,7 +245,12 @@ asio::awaitable<json> Service::run(Params p) {
       co_await wait_for_activity(sup_, task, deadline);
     }
     auto left = std::chrono::duration_cast<Duration>(deadline - asio::steady_timer::clock_type::now());
-    co_await sup_.async_wait_ready(task, std::max(left, Duration(0)));
+    try {
+      co_await sup_.async_wait_ready(task, std::max(left, Duration(0)));
+    } catch (const ReadinessError& e) {
+      // The task exists (and may still run): say which, so the caller can stop or read it.
+      throw RpcError(error_code::not_ready, e.what(), {{"output_tail", e.output_tail()}, {"id", task->id()}});
+    }
   }
   co_return status_json(task);
 }

@@ -1,4 +1,4 @@
-#include "client.hpp"
+#include "tend/rpc/client.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,7 +16,7 @@
 #include "tend/process/spawn.hpp"
 #include "tend/rpc/paths.hpp"
 
-namespace tend::cli {
+namespace tend::rpc {
 namespace {
 
 int connect_socket(const std::filesystem::path& path) {
@@ -45,23 +45,23 @@ std::string tail_of(const std::filesystem::path& file, std::size_t max_bytes) {
 }  // namespace
 
 std::optional<Client> Client::try_connect() {
-  int fd = connect_socket(rpc::socket_path());
+  int fd = connect_socket(socket_path());
   if (fd < 0) return std::nullopt;
   return Client(fd);
 }
 
 Client Client::connect(bool start) {
   if (auto c = try_connect()) return std::move(*c);
-  if (!start) throw ClientError(fmt::format("tend: no daemon is running (socket {})", rpc::socket_path().string()));
+  if (!start) throw ClientError(fmt::format("tend: no daemon is running (socket {})", socket_path().string()));
   start_daemon();
   if (auto c = try_connect()) return std::move(*c);
-  throw ClientError(fmt::format("tend: the daemon started but cannot be reached at {}", rpc::socket_path().string()));
+  throw ClientError(fmt::format("tend: the daemon started but cannot be reached at {}", socket_path().string()));
 }
 
 void start_daemon() {
-  auto state = rpc::state_dir();
+  auto state = state_dir();
   try {
-    rpc::ensure_private_dir(state);
+    ensure_private_dir(state);
   } catch (const std::exception& e) {
     throw ClientError(e.what());
   }
@@ -84,7 +84,7 @@ void start_daemon() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   auto pause = std::chrono::milliseconds(2);
   while (std::chrono::steady_clock::now() < deadline) {
-    int fd = connect_socket(rpc::socket_path());
+    int fd = connect_socket(socket_path());
     if (fd >= 0) {
       ::close(fd);
       return;
@@ -96,7 +96,7 @@ void start_daemon() {
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
-  throw ClientError(fmt::format("tend: the daemon did not open {} within 10 s; see {}", rpc::socket_path().string(),
+  throw ClientError(fmt::format("tend: the daemon did not open {} within 10 s; see {}", socket_path().string(),
                                 log.string()));
 }
 
@@ -105,6 +105,10 @@ Client::Client(Client&& other) noexcept
       fd_(std::exchange(other.fd_, -1)),
       buffer_(std::move(other.buffer_)),
       next_id_(other.next_id_) {}
+
+void Client::interrupt() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
 
 Client::~Client() {
   if (fd_ >= 0) ::close(fd_);
@@ -143,7 +147,7 @@ std::optional<json> Client::read_message(int timeout_ms) {
 
 json Client::call(const std::string& method, json params) {
   std::int64_t id = next_id_++;
-  std::string line = rpc::dump({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
+  std::string line = dump({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
   line += '\n';
   std::string_view rest = line;
   while (!rest.empty()) {
@@ -161,7 +165,7 @@ json Client::call(const std::string& method, json params) {
     if (message["id"] != id) continue;
     if (message.contains("error")) {
       const json& e = message["error"];
-      throw rpc::RpcError(e.value("code", rpc::error_code::internal_error), e.value("message", "unknown error"),
+      throw RpcError(e.value("code", error_code::internal_error), e.value("message", "unknown error"),
                           e.contains("data") ? e["data"] : json(nullptr));
     }
     return message["result"];
@@ -176,4 +180,4 @@ std::optional<json> Client::next_notification(int timeout_ms) {
   }
 }
 
-}  // namespace tend::cli
+}  // namespace tend::rpc

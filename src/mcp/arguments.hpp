@@ -1,0 +1,28 @@
+#pragma once
+// Checking a tool's arguments against its input schema, and reading them.
+//
+// Only the schema's top level is checked (required names, no unknown names,
+// each value's type, minimums): enough to tell a model exactly which argument
+// was wrong. What a value means is the daemon's to check.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+namespace tend::mcp {
+
+using nlohmann::json;
+
+/// Throws ToolError naming the first argument that does not fit `schema`.
+/// Returns the arguments ready to read: nulls dropped (as if left out) and
+/// whole numbers given as 5.0 made integers where the schema wants one.
+json check_arguments(const json& schema, const json& arguments);
+
+/// A duration given in seconds (fractions allowed), as whole milliseconds.
+std::optional<std::int64_t> seconds_arg(const json& arguments, const char* name);
+
+/// A task reference for the daemon: an id (a number, or digits in a string)
+/// or a name.
+json task_ref(const json& value);
+
+}  // namespace tend::mcp

@@ -1,0 +1,22 @@
+#pragma once
+// The mapping functions: each turns one tool's arguments into calls of the
+// daemon's RPC methods and their answers into a result. Arguments arrive
+// checked against the tool's schema (arguments.hpp).
+
+#include "tool.hpp"
+
+namespace tend::mcp {
+
+// Starting work (start_tools.cpp).
+ToolResult shell_run(ToolContext& context, const json& arguments);
+ToolResult terminal_start(ToolContext& context, const json& arguments);
+
+// Looking after it (task_tools.cpp).
+ToolResult task_output(ToolContext& context, const json& arguments);
+ToolResult task_wait(ToolContext& context, const json& arguments);
+ToolResult task_kill(ToolContext& context, const json& arguments);
+ToolResult task_send(ToolContext& context, const json& arguments);
+ToolResult task_list(ToolContext& context, const json& arguments);
+ToolResult task_status(ToolContext& context, const json& arguments);
+
+}  // namespace tend::mcp

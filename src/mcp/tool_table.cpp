@@ -1,0 +1,193 @@
+// The tools tend offers: what the model reads about each, its input schema,
+// and the function that maps a call onto the daemon. Adding a tool is one
+// entry here and one mapping function (task_tools.hpp).
+
+#include <algorithm>
+#include <string>
+
+#include "task_tools.hpp"
+#include "tool.hpp"
+
+namespace tend::mcp {
+namespace {
+
+// Shared pieces of the schemas.
+constexpr const char* kTaskId =
+    R"({"type": ["integer", "string"], "description": "The task: its id (a number, as returned when it started) or its name."})";
+
+// A schema from its JSON text, where TASK_ID stands for the task reference.
+json schema(std::string text) {
+  for (auto at = text.find("TASK_ID"); at != std::string::npos; at = text.find("TASK_ID")) {
+    text.replace(at, 7, kTaskId);
+  }
+  return json::parse(text);
+}
+
+std::vector<Tool> make_table() {
+  std::vector<Tool> tools;
+
+  tools.push_back({"shell_run", "Run a shell command",
+                   "Run a shell command (through /bin/sh -c, in cwd) and return its output and how it ended: state, "
+                   "exit code or signal, duration. Short commands answer inline. A command still running after "
+                   "wait_s seconds (default 15), or started with background: true, keeps running in the background "
+                   "and the answer gives its task id instead: follow it with task_output, task_wait or task_kill; "
+                   "you also get a notification when it ends. stdout and stderr are merged. Long output is cut to "
+                   "its last 16 KiB, with the cursor to read the rest by task_output. Use terminal_start instead for "
+                   "servers, watchers and anything interactive.",
+                   schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "command": {"type": "string", "description": "The command line, as you would type it in a shell (pipes, &&, redirections work)."},
+                       "cwd": {"type": "string", "description": "Working directory (default: the directory the MCP server runs in). Relative paths are taken from there."},
+                       "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Environment variables to set on top of the server's environment."},
+                       "timeout_s": {"type": "number", "minimum": 0, "description": "Stop the command (TERM, then KILL) after this many seconds; it then ends as timed_out. 0: no limit. Default: tend's policy for known commands, else none."},
+                       "idle_timeout_s": {"type": "number", "minimum": 0, "description": "Stop it when it writes no output for this many seconds (a hang); it then ends as stalled. 0: no limit."},
+                       "background": {"type": "boolean", "description": "Return at once with the task id instead of waiting for the command to finish."},
+                       "wait_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "How long to wait for it inline before it goes to the background (default 15)."}
+                     },
+                     "required": ["command"],
+                     "additionalProperties": false
+                   })"),
+                   shell_run});
+
+  tools.push_back({"terminal_start", "Start a long-running command on a terminal",
+                   "Start a long-running command (a dev server, a watcher, a REPL) on a pseudo-terminal, in the "
+                   "background. With ready_pattern or ready_port, the answer comes once it is ready (or says why it "
+                   "is not, with its last output). Returns the task id, readiness and its first output. It keeps "
+                   "running until task_kill stops it; read its output with task_output, type into it with "
+                   "task_send. You get a notification when it ends.",
+                   schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "command": {"type": "string", "description": "The command line (run through /bin/sh -c)."},
+                       "cwd": {"type": "string", "description": "Working directory (default: the directory the MCP server runs in)."},
+                       "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Environment variables to set on top of the server's environment."},
+                       "ready_pattern": {"type": "string", "description": "Ready once an output line matches this regular expression (ECMAScript), e.g. \"Listening on|ready in\"."},
+                       "ready_port": {"type": "integer", "minimum": 0, "maximum": 65535, "description": "Ready once this localhost TCP port accepts connections. 0: tend picks a free port, hands it to the command as $PORT (use it in the command, e.g. --port $PORT) and waits for it."},
+                       "ready_timeout_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "How long to wait for readiness (default 30). The command keeps running when this passes."}
+                     },
+                     "required": ["command"],
+                     "additionalProperties": false
+                   })"),
+                   terminal_start});
+
+  tools.push_back({"task_output", "Read a task's output",
+                   "Read a task's output from a byte cursor: pass the next_cursor of the last read as since to get "
+                   "only what is new. Each read returns at most 32 KiB and the next cursor; eof is true once the task "
+                   "has ended and everything was read. tail_lines gives only the last lines, grep only the matching "
+                   "lines. wait_s waits (up to that long) for new output when there is none yet.",
+                   schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "id": TASK_ID,
+                       "since": {"type": "integer", "minimum": 0, "description": "Byte cursor to read from (default 0: the start)."},
+                       "tail_lines": {"type": "integer", "minimum": 0, "description": "Only the last N lines (ignores since)."},
+                       "grep": {"type": "string", "description": "Only lines matching this regular expression (ECMAScript)."},
+                       "stream": {"type": "string", "enum": ["stdout", "stderr"], "description": "Which stream (default stdout; tasks started by shell_run and terminal_start have everything in stdout)."},
+                       "wait_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "When there is no new output yet, wait up to this long for some (or for the end)."}
+                     },
+                     "required": ["id"],
+                     "additionalProperties": false
+                   })"),
+                   task_output});
+
+  tools.push_back({"task_wait", "Wait for tasks to end",
+                   "Wait until the given tasks have ended (or, with any: true, the first of them), at most timeout_s "
+                   "seconds (default 30). Returns which finished, their state, exit code or signal, duration and the "
+                   "last lines of their output, and which are still running. A wait that times out never stops a task.",
+                   schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "ids": {"type": "array", "items": {"type": ["integer", "string"]}, "minItems": 1, "description": "The tasks (ids or names)."},
+                       "any": {"type": "boolean", "description": "Return as soon as one of them ends (default: wait for all)."},
+                       "timeout_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "Give up waiting after this long (default 30)."}
+                     },
+                     "required": ["ids"],
+                     "additionalProperties": false
+                   })"),
+                   task_wait});
+
+  tools.push_back({"task_kill", "Stop a task",
+                   "Stop a task and its whole process tree: the signal (default TERM), then KILL after grace_s seconds "
+                   "(default 5) if it is still there; answers once it has ended, with how it ended. With only signal "
+                   "(no grace_s), sends just that one signal (e.g. INT, HUP, USR1) and returns at once.",
+                   schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "id": TASK_ID,
+                       "grace_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "Seconds between the first signal and KILL (default 5)."},
+                       "signal": {"type": "string", "description": "A signal name such as TERM, INT, HUP, KILL (or a number)."}
+                     },
+                     "required": ["id"],
+                     "additionalProperties": false
+                   })"),
+                   task_kill});
+
+  tools.push_back({"task_send", "Type into a task",
+                   "Write text to a task's terminal (tasks from terminal_start) followed by Enter, e.g. an answer to "
+                   "a prompt or a REPL line. Read the reply with task_output from your last cursor.",
+                   schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "id": TASK_ID,
+                       "text": {"type": "string", "description": "What to type."},
+                       "newline": {"type": "boolean", "description": "Press Enter after the text (default true)."}
+                     },
+                     "required": ["id", "text"],
+                     "additionalProperties": false
+                   })"),
+                   task_send});
+
+  tools.push_back({"task_list", "List tasks",
+                   "List tend's tasks: every running or queued one and the last 20 that ended (all: true for every "
+                   "task), each with its id, state, command and how it ended. Tasks started by other clients (the tend "
+                   "command line, other MCP sessions) are there too.",
+                   schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "all": {"type": "boolean", "description": "Every task the daemon remembers."}
+                     },
+                     "additionalProperties": false
+                   })"),
+                   task_list});
+
+  tools.push_back({"task_status", "Show a task",
+                   "Show one task in detail: state, end reason, exit code, signal, duration, pid, readiness, how much "
+                   "output it wrote (the cursor at its end), and its state changes with their times.",
+                   schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "id": TASK_ID
+                     },
+                     "required": ["id"],
+                     "additionalProperties": false
+                   })"),
+                   task_status});
+
+  return tools;
+}
+
+}  // namespace
+
+json Tool::to_json() const {
+  return {{"name", name}, {"title", title}, {"description", description}, {"inputSchema", input_schema}};
+}
+
+const std::vector<Tool>& tool_table() {
+  static const std::vector<Tool> tools = make_table();
+  return tools;
+}
+
+const Tool* find_tool(const std::string& name) {
+  const auto& tools = tool_table();
+  auto it = std::find_if(tools.begin(), tools.end(), [&](const Tool& t) { return t.name == name; });
+  return it == tools.end() ? nullptr : &*it;
+}
+
+json ToolResult::to_json() const {
+  json result = {{"content", json::array({{{"type", "text"}, {"text", text}}})}, {"isError", is_error}};
+  if (!structured.empty()) result["structuredContent"] = structured;
+  return result;
+}
+
+}  // namespace tend::mcp

@@ -19,4 +19,12 @@ ToolResult task_send(ToolContext& context, const json& arguments);
 ToolResult task_list(ToolContext& context, const json& arguments);
 ToolResult task_status(ToolContext& context, const json& arguments);
 
+// Agents on their own branches (agent_tools.cpp).
+ToolResult agent_spawn(ToolContext& context, const json& arguments);
+ToolResult agent_status(ToolContext& context, const json& arguments);
+ToolResult agent_wait(ToolContext& context, const json& arguments);
+ToolResult agent_diff(ToolContext& context, const json& arguments);
+ToolResult agent_merge(ToolContext& context, const json& arguments);
+ToolResult agent_cancel(ToolContext& context, const json& arguments);
+
 }  // namespace tend::mcp

@@ -164,6 +164,102 @@ std::vector<Tool> make_table() {
                    })"),
                    task_status});
 
+  constexpr const char* kAgentId =
+      R"({"type": ["string", "integer"], "description": "The agent's ticket id, as agent_spawn returned it."})";
+  auto agent_schema = [&](std::string text) {
+    for (auto at = text.find("AGENT_ID"); at != std::string::npos; at = text.find("AGENT_ID")) text.replace(at, 8, kAgentId);
+    return json::parse(text);
+  };
+
+  tools.push_back({"agent_spawn", "Start a worker agent on its own git branch",
+                   "Hand a piece of work to another agent program that runs in the background on a branch "
+                   "tend/<id> and a git worktree of its own, so it cannot disturb your working tree or other "
+                   "agents. The program (command, run with /bin/sh -c in the worktree) finds the task as markdown "
+                   "in $TEND_TICKET_FILE and may write a summary to $TEND_RESULT_FILE; whatever it leaves "
+                   "uncommitted is committed on its branch when it ends. Returns its id at once. Follow it with "
+                   "agent_wait / agent_status, review with agent_diff, then agent_merge.",
+                   agent_schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "task": {"type": "string", "description": "What the agent should do, in words: it becomes its prompt."},
+                       "command": {"type": "string", "description": "The agent program's command line, e.g. claude -p \"$(cat $TEND_TICKET_FILE)\" --permission-mode acceptEdits."},
+                       "repo": {"type": "string", "description": "A directory in the git repository (default: the directory the MCP server runs in)."},
+                       "base": {"type": "string", "description": "Branch to start from (default: the repository's current branch)."},
+                       "priority": {"type": "string", "enum": ["low", "normal", "high", "critical"]},
+                       "constraints": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Rules for the agent, name: text (e.g. {\"tests\": \"must pass\"})."},
+                       "handles": {"type": "array", "items": {"type": "string"}, "description": "Files that matter for the task, listed in its prompt."},
+                       "copy": {"type": "array", "items": {"type": "string"}, "description": "Untracked or ignored files to copy into its worktree (e.g. .env)."},
+                       "setup": {"type": "string", "description": "A shell command run in the worktree before the agent (e.g. npm ci)."},
+                       "timeout_s": {"type": "number", "minimum": 0, "description": "Stop the agent after this many seconds (default 3600)."},
+                       "idle_timeout_s": {"type": "number", "minimum": 0, "description": "Stop it after this long without output: a hang (default 600)."},
+                       "scrub_secrets": {"type": "boolean", "description": "Keep credentials (AWS_*, GITHUB_TOKEN, *_API_KEY, *_TOKEN, ...) out of its environment."},
+                       "keep_env": {"type": "array", "items": {"type": "string"}, "description": "With scrub_secrets: the secrets it may still see (its own model key)."}
+                     },
+                     "required": ["task", "command"],
+                     "additionalProperties": false
+                   })"),
+                   agent_spawn});
+
+  tools.push_back({"agent_status", "Show a worker agent",
+                   "Show one agent: status (pending, assigned, in_progress, completed, failed, cancelled), success, "
+                   "its summary, branch, worktree, commit, the task id of its program (for task_output), and the "
+                   "files of a merge waiting on conflicts.",
+                   agent_schema(R"({"type": "object", "properties": {"id": AGENT_ID}, "required": ["id"], "additionalProperties": false})"),
+                   agent_status});
+
+  tools.push_back({"agent_wait", "Wait for worker agents to end",
+                   "Wait until the given agents have ended (or, with any: true, the first of them), at most "
+                   "timeout_s seconds (default 30). Returns each agent's status and summary. A wait that times out "
+                   "never stops an agent.",
+                   agent_schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "ids": {"type": "array", "items": AGENT_ID, "minItems": 1},
+                       "any": {"type": "boolean", "description": "Return as soon as one ends."},
+                       "timeout_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "Give up waiting after this long (default 30)."}
+                     },
+                     "required": ["ids"],
+                     "additionalProperties": false
+                   })"),
+                   agent_wait});
+
+  tools.push_back({"agent_diff", "Show a worker agent's changes",
+                   "The agent's changes (committed or not) against the commit it started from, as a unified diff, "
+                   "or with stat: true only the summary of files changed.",
+                   agent_schema(R"({
+                     "type": "object",
+                     "properties": {"id": AGENT_ID, "stat": {"type": "boolean", "description": "Only the summary."}},
+                     "required": ["id"],
+                     "additionalProperties": false
+                   })"),
+                   agent_diff});
+
+  tools.push_back({"agent_merge", "Merge a worker agent's branch",
+                   "Merge the agent's branch into a target branch (default: the branch it started from) without "
+                   "touching any working tree: squash (default, one new commit), merge (two parents), rebase "
+                   "(linear) or ff (refused when impossible). On a conflict nothing moves and the conflicted files "
+                   "are listed; call again with resolve: \"ours\" or \"theirs\" (and optionally files) to finish it. "
+                   "If the target is checked out with uncommitted changes the merge is refused.",
+                   agent_schema(R"({
+                     "type": "object",
+                     "properties": {
+                       "id": AGENT_ID,
+                       "into": {"type": "string", "description": "Target branch (default: the agent's base branch)."},
+                       "strategy": {"type": "string", "enum": ["squash", "merge", "rebase", "ff"]},
+                       "resolve": {"type": "string", "enum": ["ours", "theirs"], "description": "Finish a conflicted merge: ours keeps the target's version, theirs takes the agent's."},
+                       "files": {"type": "array", "items": {"type": "string"}, "description": "With resolve: only these conflicted files (default: all)."}
+                     },
+                     "required": ["id"],
+                     "additionalProperties": false
+                   })"),
+                   agent_merge});
+
+  tools.push_back({"agent_cancel", "Stop a worker agent",
+                   "Stop the agent's program (TERM, grace, KILL: its whole process tree) and answer once it is gone. "
+                   "Its ticket ends cancelled; its branch is kept with what it had done, committed.",
+                   agent_schema(R"({"type": "object", "properties": {"id": AGENT_ID}, "required": ["id"], "additionalProperties": false})"),
+                   agent_cancel});
+
   return tools;
 }
 

@@ -67,7 +67,8 @@ async function main() {
   step("tools/list: every task tool, each with an object input schema");
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name);
-  for (const n of ["shell_run", "terminal_start", "task_output", "task_wait", "task_kill", "task_send", "task_list", "task_status"]) {
+  for (const n of ["shell_run", "terminal_start", "task_output", "task_wait", "task_kill", "task_send", "task_list", "task_status",
+                   "agent_spawn", "agent_status", "agent_wait", "agent_diff", "agent_merge", "agent_cancel"]) {
     assert.ok(names.includes(n), `tool ${n} is listed`);
   }
   for (const t of tools) {
@@ -204,6 +205,44 @@ async function main() {
   assert.equal(r.isError, true);
   await assert.rejects(call("no_such_tool", {}), /unknown tool/);
   await client.ping();
+
+  step("agents: spawn two on their own branches, wait, diff, merge, a conflict resolved, a cancel");
+  const repo = join(home, "repo");
+  const git = (...args) => execFileSync("git", args, { cwd: repo, env, encoding: "utf8" }).trim();
+  execFileSync("git", ["init", "--quiet", "-b", "main", repo]);
+  git("config", "user.name", "MCP Test");
+  git("config", "user.email", "mcp@test.invalid");
+  execFileSync("sh", ["-c", "printf 'one\\ntwo\\nthree\\n' > shared.txt"], { cwd: repo });
+  git("add", "-A");
+  git("commit", "--quiet", "-m", "initial");
+  r = await call("agent_spawn", { task: "say A", repo, command: "sed -i 's/two/A/' shared.txt && echo changed > \"$TEND_RESULT_FILE\"" });
+  assert.equal(r.isError, false, text(r));
+  const agentA = r.structuredContent.agent.id;
+  r = await call("agent_spawn", { task: "say B", repo, command: "sed -i 's/two/B/' shared.txt" });
+  const agentB = r.structuredContent.agent.id;
+  r = await call("agent_wait", { ids: [agentA, agentB], timeout_s: 40 });
+  assert.equal(r.structuredContent.timed_out, false, text(r));
+  r = await call("agent_status", { id: agentA });
+  assert.equal(r.structuredContent.agent.status, "completed");
+  assert.equal(r.structuredContent.agent.summary, "changed\n");
+  r = await call("agent_diff", { id: agentA });
+  assert.match(text(r), /\+A/);
+  r = await call("agent_merge", { id: agentA });
+  assert.equal(r.structuredContent.merged, true, text(r));
+  r = await call("agent_merge", { id: agentB });
+  assert.equal(r.structuredContent.merged, false);
+  assert.deepEqual(r.structuredContent.conflicts, ["shared.txt"]);
+  assert.match(text(r), /Conflict/);
+  r = await call("agent_merge", { id: agentB, resolve: "theirs" });
+  assert.equal(r.structuredContent.merged, true, text(r));
+  assert.equal(git("show", "main:shared.txt"), "one\nB\nthree");
+  r = await call("agent_spawn", { task: "take forever", repo, command: "sleep 600" });
+  const slowAgent = r.structuredContent.agent.id;
+  r = await call("agent_cancel", { id: slowAgent });
+  assert.equal(r.structuredContent.agent.status, "cancelled", text(r));
+  r = await call("agent_merge", { id: "999" });
+  assert.equal(r.isError, true);
+  assert.match(text(r), /no ticket 999/);
 
   step("a second client shares the daemon");
   const second = await connect("tend-test-2");

@@ -26,8 +26,9 @@ TaskPtr Engine::restore(TaskSpec spec, TaskStatus recorded) {
     tasks_.emplace(id, task);
   }
   if (is_final(was)) {
-    TaskControl::mark_finished(*task, was, task->status().exit_code, task->status().signal, task->status().reason,
-                               ++finish_seq_);
+    // Keeps its recorded state, reason and times; it only takes its place in
+    // the order of finishing (for wait_any over restored tasks).
+    TaskControl::set_finish_seq(*task, ++finish_seq_);
     return task;
   }
   if (was == TaskState::queued) {

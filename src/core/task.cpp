@@ -201,6 +201,11 @@ void TaskControl::mark_finished(Task& task, TaskState state, std::optional<int> 
 
 namespace tend {
 
+void TaskControl::set_finish_seq(Task& task, std::uint64_t finish_seq) {
+  std::lock_guard lock(task.mutex_);
+  task.finish_seq_ = finish_seq;
+}
+
 std::uint64_t TaskControl::finish_seq(const Task& task) {
   std::lock_guard lock(task.mutex_);
   return task.finish_seq_;

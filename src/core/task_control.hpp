@@ -11,6 +11,7 @@ class TaskControl {
   static void mark_finished(Task& task, TaskState state, std::optional<int> exit_code, std::optional<int> signal,
                             std::string reason, std::uint64_t finish_seq);
   static std::uint64_t finish_seq(const Task& task);
+  static void set_finish_seq(Task& task, std::uint64_t finish_seq);
   /// Updates the live parts of the status (paused, ready, stalled, reason...).
   template <typename Fn>
   static void update(Task& task, Fn fn) {

@@ -77,7 +77,7 @@ TEST(DirectOutputFiles, ATerminalStillGoesThroughItsPty) {
   EXPECT_EQ(task->output().read(0).data, "True\r\n");
 }
 
-TEST(Restore, AFinishedTaskKeepsItsStateAndOutput) {
+TEST(Restore, AFinishedTaskKeepsItsStateOutputAndTimes) {
   test::TempDir dir;
   TaskStatus recorded;
   TaskSpec spec = TaskSpec::shell("echo hello; exit 3");
@@ -86,6 +86,9 @@ TEST(Restore, AFinishedTaskKeepsItsStateAndOutput) {
     auto t = first.run(spec);
     recorded = *first.wait(t, Duration(10s));
   }
+  // As a daemon restarted later would find it: ended a while ago.
+  recorded.started_at = *recorded.started_at - 1h;
+  recorded.ended_at = *recorded.ended_at - 1h;
   Supervisor second(direct_files(dir.path()));
   auto task = second.restore(spec, recorded);
   EXPECT_EQ(task->id(), recorded.id);
@@ -93,6 +96,10 @@ TEST(Restore, AFinishedTaskKeepsItsStateAndOutput) {
   EXPECT_EQ(task->status().exit_code, 3);
   EXPECT_EQ(task->output().read(0).data, "hello\n");
   EXPECT_TRUE(second.poll(task));
+  // Its times are the recorded ones, not the restore's.
+  EXPECT_EQ(task->status().ended_at, recorded.ended_at);
+  EXPECT_EQ(task->status().started_at, recorded.started_at);
+  EXPECT_LE(std::chrono::abs(task->status().duration - recorded.duration), 5ms);
   // New tasks get new ids.
   EXPECT_GT(second.run(TaskSpec::exec({"true"}))->id(), recorded.id);
 }

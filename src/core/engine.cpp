@@ -45,9 +45,12 @@ Engine::~Engine() = default;
 void Engine::start() {
   raise_fd_limit();
   // Writing to a task's stdin after it closed it must be an EPIPE, not the
-  // death of the whole program. (Children get default dispositions back.)
-  struct sigaction current {};
-  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+  // death of the whole program; writing a log past the file size limit an
+  // EFBIG, not a SIGXFSZ. (Children get default dispositions back.)
+  for (int sig : {SIGPIPE, SIGXFSZ}) {
+    struct sigaction current {};
+    if (::sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) ::signal(sig, SIG_IGN);
+  }
   if (options_.adopt_orphans) {
     process::become_subreaper();
     child_signals_.emplace(executor_, SIGCHLD);

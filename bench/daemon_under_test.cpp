@@ -1,0 +1,71 @@
+#include "daemon_under_test.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rpc_connection.hpp"
+
+extern char** environ;
+
+namespace tend::bench {
+
+DaemonUnderTest::DaemonUnderTest() {
+  std::string templ = (std::filesystem::temp_directory_path() / "tend-bench-XXXXXX").string();
+  if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+  dir_ = templ;
+  socket_ = dir_ / "tend.sock";
+  state_dir_ = dir_ / "state";
+  export_environment();
+  std::vector<std::string> args = {TEND_CLI_PATH, "daemon", "run"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, (dir_ / "daemon.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    try {
+      RpcConnection probe(socket_);
+      probe.call("daemon.status", json::object());
+      return;
+    } catch (const std::exception& e) {
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error(std::string("daemon did not answer: ") + e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+}
+
+DaemonUnderTest::~DaemonUnderTest() {
+  try {
+    RpcConnection(socket_).call("daemon.shutdown", json::object());
+  } catch (const std::exception&) {
+    ::kill(pid_, SIGTERM);  // it answers SIGTERM by stopping every task
+  }
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void DaemonUnderTest::export_environment() const {
+  ::setenv("TEND_SOCKET", socket_.c_str(), 1);
+  ::setenv("TEND_STATE_DIR", state_dir_.c_str(), 1);
+}
+
+}  // namespace tend::bench

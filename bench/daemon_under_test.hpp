@@ -1,0 +1,31 @@
+#pragma once
+// A tend daemon of the benchmark's own: `tend daemon run` with its socket and
+// state in a fresh temporary directory, so nothing of the user's is touched
+// and nothing of theirs is measured. Stopped (daemon.shutdown) on destruction.
+
+#include <sys/types.h>
+
+#include <filesystem>
+
+namespace tend::bench {
+
+class DaemonUnderTest {
+ public:
+  /// Starts the daemon and waits until it answers. Throws std::runtime_error.
+  DaemonUnderTest();
+  ~DaemonUnderTest();
+  DaemonUnderTest(const DaemonUnderTest&) = delete;
+  DaemonUnderTest& operator=(const DaemonUnderTest&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::filesystem::path& socket() const { return socket_; }
+  const std::filesystem::path& state_dir() const { return state_dir_; }
+  /// TEND_SOCKET=... and TEND_STATE_DIR=... for the CLI to find this daemon.
+  void export_environment() const;
+
+ private:
+  std::filesystem::path dir_, socket_, state_dir_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace tend::bench

@@ -22,14 +22,18 @@ using namespace tend::bench;
 
 namespace {
 
-// Starts `count` sleeping tasks, all requests in flight at once.
+// Starts `count` sleeping tasks, all requests in flight at once; a refusal
+// (out of descriptors, say) is reported once, and the run goes on with fewer.
 void start_sleepers(RpcConnection& rpc, std::size_t count) {
   json params = {{"argv", {"/bin/sleep", "3600"}}, {"timeout_ms", 0}, {"idle_timeout_ms", 0}};
   for (std::size_t i = 0; i < count; ++i) rpc.send("task.run", params);
+  std::size_t refused = 0;
+  std::string why;
   for (std::size_t i = 0; i < count; ++i) {
     json answer = rpc.receive();
-    if (answer.contains("error")) throw std::runtime_error("task.run: " + answer["error"].dump());
+    if (answer.contains("error") && refused++ == 0) why = answer["error"]["message"];
   }
+  if (refused) fmt::print("{} of {} task.run refused; the first: {}\n\n", refused, count, why);
 }
 
 std::size_t running(RpcConnection& rpc) { return rpc.call("daemon.status", json::object())["tasks"]["running"]; }
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
   settle(settle_s);
   std::size_t running_many = running(rpc);
   std::uint64_t rss_many = rss_bytes(daemon.pid());
+  std::size_t fds_many = open_descriptors(daemon.pid());
 
   double tick_ms = 1e3 / static_cast<double>(::sysconf(_SC_CLK_TCK));
   fmt::print("### daemon_cost: idle with {} sleeping tasks for {:.0f} s\n\n", running_few, idle_s);
@@ -74,8 +79,8 @@ int main(int argc, char** argv) {
   fmt::print("| {} | {:.0f} | {:.0f} (clock tick {:.0f} ms) | {} | {:.1f} | CPU <= 10 ms: {} |\n\n", running_few, idle_s,
              cpu_ms, tick_ms, wakeups, static_cast<double>(wakeups) / idle_s, verdict(cpu_ms <= 10));
 
-  double per_task_few = static_cast<double>(rss_few - rss_0) / static_cast<double>(few) / 1024;
-  double per_task_many = static_cast<double>(rss_many - rss_0) / static_cast<double>(many) / 1024;
+  double per_task_few = static_cast<double>(rss_few - rss_0) / static_cast<double>(running_few) / 1024;
+  double per_task_many = static_cast<double>(rss_many - rss_0) / static_cast<double>(running_many) / 1024;
   fmt::print("### daemon_cost: memory (VmRSS) by supervised `sleep` tasks\n\n");
   fmt::print("| tasks | running | RSS (MiB) | per task over the empty daemon (KiB) | goal |\n|---:|---:|---:|---:|---|\n");
   fmt::print("| 0 | 0 | {:.1f} | - | |\n", static_cast<double>(rss_0) / 1048576);
@@ -86,11 +91,13 @@ int main(int argc, char** argv) {
   if (!data_path.empty()) {
     std::ofstream data(data_path);
     data << "# tasks rss_mib\n";
-    data << fmt::format("0 {:.2f}\n{} {:.2f}\n{} {:.2f}\n", static_cast<double>(rss_0) / 1048576, few,
-                        static_cast<double>(rss_few) / 1048576, many, static_cast<double>(rss_many) / 1048576);
+    data << fmt::format("0 {:.2f}\n{} {:.2f}\n{} {:.2f}\n", static_cast<double>(rss_0) / 1048576, running_few,
+                        static_cast<double>(rss_few) / 1048576, running_many, static_cast<double>(rss_many) / 1048576);
   }
+  fmt::print("\nWith {} tasks the daemon holds {} descriptors ({:.1f} per task).\n", running_many, fds_many,
+             static_cast<double>(fds_many) / static_cast<double>(std::max<std::size_t>(running_many, 1)));
   auto start = clock_type::now();
   rpc.call("daemon.shutdown", json::object());
   fmt::print("\n(daemon.shutdown with {} tasks answered in {:.2f} s)\n", running_many, seconds_since(start));
-  return running_few == few && running_many == many ? 0 : 1;
+  return running_few == few ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,13 @@ DaemonUnderTest::DaemonUnderTest() {
   socket_ = dir_ / "tend.sock";
   state_dir_ = dir_ / "state";
   export_environment();
+  // Thousands of tasks need more descriptors than a shell's usual limit;
+  // root (as on the benchmark machines) may raise the hard limit too.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_max < 65536) {
+    rlimit wanted{65536, 65536};
+    if (::setrlimit(RLIMIT_NOFILE, &wanted) != 0) ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
   std::vector<std::string> args = {TEND_CLI_PATH, "daemon", "run"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -54,4 +54,10 @@ std::uint64_t context_switches(pid_t pid) {
   return total;
 }
 
+std::size_t open_descriptors(pid_t pid) {
+  std::size_t count = 0;
+  for ([[maybe_unused]] auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++count;
+  return count;
+}
+
 }  // namespace tend::bench

@@ -59,14 +59,23 @@ DaemonUnderTest::DaemonUnderTest() {
   }
 }
 
-DaemonUnderTest::~DaemonUnderTest() {
-  try {
-    RpcConnection(socket_).call("daemon.shutdown", json::object());
-  } catch (const std::exception&) {
-    ::kill(pid_, SIGTERM);  // it answers SIGTERM by stopping every task
+double DaemonUnderTest::stop() {
+  auto start = std::chrono::steady_clock::now();
+  if (!stopped_) {
+    stopped_ = true;
+    try {
+      RpcConnection(socket_).call("daemon.shutdown", json::object());
+    } catch (const std::exception&) {
+      ::kill(pid_, SIGTERM);  // it answers SIGTERM by stopping every task
+    }
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
   }
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+DaemonUnderTest::~DaemonUnderTest() {
+  stop();
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }

@@ -20,12 +20,16 @@ class DaemonUnderTest {
   pid_t pid() const { return pid_; }
   const std::filesystem::path& socket() const { return socket_; }
   const std::filesystem::path& state_dir() const { return state_dir_; }
+  /// Asks the daemon to shut down (it stops every task first) and waits for
+  /// it to exit; returns the seconds that took.
+  double stop();
   /// TEND_SOCKET=... and TEND_STATE_DIR=... for the CLI to find this daemon.
   void export_environment() const;
 
  private:
   std::filesystem::path dir_, socket_, state_dir_;
   pid_t pid_ = -1;
+  bool stopped_ = false;
 };
 
 }  // namespace tend::bench

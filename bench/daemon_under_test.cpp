@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -59,17 +60,30 @@ DaemonUnderTest::DaemonUnderTest() {
   }
 }
 
-double DaemonUnderTest::stop() {
+std::optional<double> DaemonUnderTest::stop(std::chrono::seconds limit) {
   auto start = std::chrono::steady_clock::now();
-  if (!stopped_) {
-    stopped_ = true;
-    try {
-      RpcConnection(socket_).call("daemon.shutdown", json::object());
-    } catch (const std::exception&) {
-      ::kill(pid_, SIGTERM);  // it answers SIGTERM by stopping every task
+  if (stopped_) return 0.0;
+  stopped_ = true;
+  // Its children, should it have to be killed: they would outlive it.
+  std::vector<pid_t> children;
+  for (auto& thread : std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task")) {
+    std::ifstream in(thread.path() / "children");
+    for (pid_t child; in >> child;) children.push_back(child);
+  }
+  try {
+    RpcConnection(socket_).call("daemon.shutdown", json::object());
+  } catch (const std::exception&) {
+    ::kill(pid_, SIGTERM);  // it answers SIGTERM by stopping every task
+  }
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() - start > limit) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      for (pid_t child : children) ::kill(child, SIGKILL);
+      return std::nullopt;
     }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -5,7 +5,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
+#include <optional>
 
 namespace tend::bench {
 
@@ -21,8 +23,9 @@ class DaemonUnderTest {
   const std::filesystem::path& socket() const { return socket_; }
   const std::filesystem::path& state_dir() const { return state_dir_; }
   /// Asks the daemon to shut down (it stops every task first) and waits for
-  /// it to exit; returns the seconds that took.
-  double stop();
+  /// it to exit; returns the seconds that took, or nullopt when it had not
+  /// exited within `limit` (it is then SIGKILLed, and its tasks with it).
+  std::optional<double> stop(std::chrono::seconds limit = std::chrono::seconds(60));
   /// TEND_SOCKET=... and TEND_STATE_DIR=... for the CLI to find this daemon.
   void export_environment() const;
 

@@ -57,7 +57,9 @@ std::optional<Duration> parse_duration(std::string_view text) {
 
 std::string format_duration(Duration d) {
   auto ms = d.count();
-  if (ms < 0) return "-" + format_duration(Duration(-ms));
+  // fmt rather than `"-" + std::string`: g++ 12 at -O3 sees an impossible
+  // string length in the concatenation and -Werror fails the Release build.
+  if (ms < 0) return fmt::format("-{}", format_duration(Duration(-ms)));
   if (ms < 1000) return fmt::format("{}ms", ms);
   if (ms < 60'000) {
     if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);

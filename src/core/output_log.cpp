@@ -14,14 +14,21 @@ OutputLog::OutputLog() : OutputLog(Options{}) {}
 OutputLog::OutputLog(Options options) : options_(std::move(options)) {
   options_.ring_capacity = std::max<std::size_t>(options_.ring_capacity, 1);
   if (!options_.file.empty()) {
-    int fd = ::open(options_.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + options_.file.string());
-    write_fd_.reset(fd);
-    read_fd_.reset(::open(options_.file.c_str(), O_RDONLY | O_CLOEXEC));
+    // No descriptor is kept: a task that writes its log file itself never
+    // needs ours, and a daemon with thousands of tasks would run out of them
+    // (see open_for_append and read). Here the file is only created.
+    process::UniqueFd fd(::open(options_.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (!fd) throw std::system_error(errno, std::generic_category(), "open " + options_.file.string());
     // Appending to an existing file continues its cursor space.
-    off_t end = ::lseek(fd, 0, SEEK_END);
+    off_t end = ::lseek(fd.get(), 0, SEEK_END);
     if (end > 0) total_ = static_cast<std::uint64_t>(end);
   }
+}
+
+int OutputLog::open_for_append() {
+  // Only the one writer gets here, so the descriptor needs no lock.
+  if (!write_fd_) write_fd_.reset(::open(options_.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  return write_fd_.get();
 }
 
 void OutputLog::note_appended(std::string_view bytes) { keep_in_ring(bytes); }
@@ -31,6 +38,7 @@ void OutputLog::append(std::string_view bytes) {
   // The file first: it is the durable copy, and written outside the lock so
   // readers are never held up by the disk.
   int write_error = 0;
+  if (!options_.file.empty() && open_for_append() < 0) write_error = errno;
   if (write_fd_) {
     std::string_view rest = bytes;
     while (!rest.empty()) {
@@ -102,14 +110,21 @@ OutputRead OutputLog::read(std::uint64_t cursor, std::size_t max_bytes) const {
   const std::uint64_t end = total_;
   if (cursor > end) cursor = end;
   const std::uint64_t oldest = oldest_in_ring_locked();
-  if (cursor < oldest && read_fd_) {
-    // Older than the ring: the file has it.
+  // Older than the ring: the file has it. Opened per read, as such reads are
+  // rare and a descriptor per stream kept open adds up over thousands of tasks.
+  process::UniqueFd file;
+  if (cursor < oldest && !options_.file.empty()) {
+    lock.unlock();
+    file.reset(::open(options_.file.c_str(), O_RDONLY | O_CLOEXEC));
+    lock.lock();
+  }
+  if (cursor < oldest && file) {
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, end - cursor));
     lock.unlock();
     result.data.resize(want);
     std::size_t got = 0;
     while (got < want) {
-      ssize_t n = ::pread(read_fd_.get(), result.data.data() + got, want - got, static_cast<off_t>(cursor + got));
+      ssize_t n = ::pread(file.get(), result.data.data() + got, want - got, static_cast<off_t>(cursor + got));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       got += static_cast<std::size_t>(n);

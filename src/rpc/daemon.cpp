@@ -1,6 +1,7 @@
 #include "tend/rpc/daemon.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
@@ -11,8 +12,23 @@
 #include "tend/store/state_store.hpp"
 
 namespace tend::rpc {
+namespace {
+
+// A task on direct output files holds about seven descriptors (its pidfd and,
+// per stream, the writer, reader and follower of its log), so the usual soft
+// limit of 1024 would stop the daemon near 150 tasks. Take the hard limit.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("tend: cannot raise the descriptor limit above {}", before);
+}
+
+}  // namespace
 
 int run_daemon(const DaemonOptions& options) {
+  raise_descriptor_limit();
   ensure_private_dir(options.state_dir);
   ensure_private_dir(options.state_dir / "logs");
   store::StateStore store(options.state_dir / "tend.db");

@@ -80,6 +80,8 @@ class OutputLog {
   std::uint64_t oldest_in_ring_locked() const { return total_ - ring_.size(); }
   void keep_in_ring(std::string_view bytes);
   void copy_out_locked(std::uint64_t from, std::size_t n, std::string& out) const;
+  /// The append descriptor, opened on the first append (-1 when it cannot be).
+  int open_for_append();
 
   Options options_;
   mutable std::mutex mutex_;
@@ -87,8 +89,7 @@ class OutputLog {
   std::size_t ring_head_ = 0;  ///< where the next byte goes
   std::uint64_t total_ = 0;
   bool closed_ = false;
-  process::UniqueFd write_fd_;
-  process::UniqueFd read_fd_;
+  process::UniqueFd write_fd_;  ///< opened on the first append()
 };
 
 }  // namespace tend

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include "client.hpp"
 #include "format.hpp"
 #include "tend/core/duration.hpp"
+#include "tend/process/pidfd.hpp"
 #include "tend/process/signals.hpp"
 #include "tend/rpc/paths.hpp"
 
@@ -382,6 +384,15 @@ int cmd_daemon_stop(const Options&) {
     std::cout << "tend: no daemon is running\n";
     return 0;
   }
+  // Its pid, to see the process itself end: the socket closes before the
+  // daemon has written its last records, and a daemon started meanwhile
+  // must not read them half-written.
+  std::optional<process::Pidfd> daemon;
+  try {
+    daemon = process::Pidfd::open(c->call("daemon.status")["pid"].get<pid_t>());
+  } catch (const std::exception&) {
+    // An older daemon, or it went away already: the socket will tell.
+  }
   c->call("daemon.shutdown");
   // It stops its tasks first (TERM, grace, KILL), then its socket goes.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -389,8 +400,14 @@ int cmd_daemon_stop(const Options&) {
     try {
       if (!c->next_notification(100)) continue;
     } catch (const ClientError&) {
+      // The connection closed; now wait for the process to be gone.
+      if (daemon) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{daemon->fd(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0))) == 0) break;
+      }
       std::cout << "tend: daemon stopped\n";
-      return 0;  // the connection closed: it is gone
+      return 0;
     }
   }
   std::cerr << "tend: the daemon did not stop within 60 s\n";

@@ -93,8 +93,6 @@ AgentService::AgentService(Supervisor& supervisor, store::StateStore* store, std
   worker_exits_ = sup_.subscribe(on_event);
 }
 
-AgentService::~AgentService() { git_pool_.join(); }
-
 namespace {
 constexpr const char* kRecords = "agents";
 
@@ -109,6 +107,14 @@ std::string string_field(const json& record, const char* name) {
 }
 }  // namespace
 
+json AgentService::record_of(const agents::Ticket& t) const {
+  json record = agent_json(t);
+  record["repo"] = manager_.repo_of(t.id).string();
+  record["metadata"] = t.spec.metadata;
+  record["context"] = t.spec.context;
+  return record;
+}
+
 void AgentService::save(const std::string& id) {
   if (!store_) return;
   try {
@@ -117,13 +123,30 @@ void AgentService::save(const std::string& id) {
       store_->remove_record(kRecords, id);
       return;
     }
-    json record = agent_json(*t);
-    record["repo"] = manager_.repo_of(id).string();
-    record["metadata"] = t->spec.metadata;
-    record["context"] = t->spec.context;
-    store_->put_record(kRecords, id, record.dump());
+    store_->put_record(kRecords, id, record_of(*t).dump());
   } catch (const std::exception& e) {
     spdlog::error("tend: cannot record agent {}: {}", id, e.what());
+  }
+}
+
+AgentService::~AgentService() {
+  git_pool_.join();
+  // The daemon is going away and has stopped every task: a ticket still
+  // under way was cancelled by that, whether or not its worker got to say so.
+  if (!store_) return;
+  for (const auto& t : manager_.tickets()) {
+    save(t.id);
+    if (agents::is_final(t.status)) continue;
+    try {
+      json record = record_of(t);
+      record["status"] = "cancelled";
+      record["success"] = false;
+      record["summary"] = "cancelled: the daemon was stopped while the agent ran";
+      record["ended_at"] = store::format_time(agents::WallClock::now());
+      store_->put_record(kRecords, t.id, record.dump());
+    } catch (const std::exception& e) {
+      spdlog::error("tend: cannot record agent {}: {}", t.id, e.what());
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // tend agent ...: the CLI over the daemon's agent.* methods, on real repositories.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "cli/cli_support.hpp"
 #include "support/git_repo.hpp"
@@ -98,19 +99,29 @@ TEST_F(AgentCli, WaitAnyReturnsTheFirstAndTimesOutWith124) {
 TEST_F(AgentCli, AgentsOutliveADaemonRestart) {
   std::string done = spawn("finished before", "echo kept > kept.txt");
   ASSERT_EQ(agent({"wait", done}).exit_code, 0);
-  std::string cut = spawn("cut short", "sleep 1000");
+  std::string stopped = spawn("stopped by the daemon's shutdown", "sleep 1000");
   ASSERT_EQ(home.tend({"daemon", "stop"}).exit_code, 0);
 
   nlohmann::json before = nlohmann::json::parse(agent({"status", done, "--json"}).out);  // a new daemon
   EXPECT_EQ(before["status"], "completed");
   EXPECT_EQ(before["branch"], "tend/" + done);
-  nlohmann::json lost = nlohmann::json::parse(agent({"status", cut, "--json"}).out);
-  EXPECT_EQ(lost["status"], "failed");
-  EXPECT_NE(lost["summary"].get<std::string>().find("lost"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(agent({"status", stopped, "--json"}).out)["status"], "cancelled");
   EXPECT_EQ(agent({"merge", done, "--into", "main"}).exit_code, 0);
   EXPECT_EQ(repo.show("main", "kept.txt"), "kept");
-  std::string next = spawn("after the restart", "true");
-  EXPECT_EQ(next, "3");
+
+  // A daemon that dies mid-work cannot say how its workers ended: lost.
+  std::string cut = spawn("cut short", "sleep 1000");
+  ASSERT_TRUE(eventually([&] {
+    return nlohmann::json::parse(agent({"status", cut, "--json"}).out)["status"] == "in_progress";
+  }, 20s));
+  auto pid = home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, 20s));
+  nlohmann::json lost = nlohmann::json::parse(agent({"status", cut, "--json"}).out);
+  EXPECT_EQ(lost["status"], "failed");
+  EXPECT_NE(lost["summary"].get<std::string>().find("lost"), std::string::npos) << lost.dump();
+  std::string next = spawn("after the restarts", "true");
+  EXPECT_EQ(next, "4");
   EXPECT_EQ(agent({"wait", next}).exit_code, 0);
 }
 

@@ -45,6 +45,7 @@ class AgentService {
   json agent_json(const agents::Ticket& ticket) const;
   /// Records the ticket (and its result) in the store, or forgets it there.
   void save(const std::string& id);
+  json record_of(const agents::Ticket& ticket) const;
   void restore_saved();
   Subscription worker_exits_;
   std::string ticket_id(Params p, const char* name = "id") const;

@@ -12,8 +12,6 @@
 #include "format.hpp"
 #include "tend/core/duration.hpp"
 
-extern char** environ;
-
 namespace tend::cli {
 namespace {
 
@@ -105,15 +103,7 @@ int cmd_agent_spawn(const AgentOptions& o) {
   if (!o.timeout.empty()) p["timeout_ms"] = duration_ms("--timeout", o.timeout);
   if (!o.idle_timeout.empty()) p["idle_timeout_ms"] = duration_ms("--idle-timeout", o.idle_timeout);
   // The agent gets this shell's environment (PATH, keys, ...), as `tend run` does.
-  json env = json::object();
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    auto eq = entry.find('=');
-    if (eq != std::string_view::npos && entry.substr(0, eq) != "TEND_TASK") {
-      env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
-    }
-  }
-  p["env"] = env;
+  p["env"] = rpc::environment_json();
   p["scrub_secrets"] = o.scrub_secrets;
   if (!o.keep_env.empty()) p["keep_env"] = o.keep_env;
   Client client = Client::connect();

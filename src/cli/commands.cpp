@@ -17,8 +17,6 @@
 #include "tend/process/signals.hpp"
 #include "tend/rpc/paths.hpp"
 
-extern char** environ;
-
 namespace tend::cli {
 namespace {
 
@@ -138,12 +136,7 @@ int cmd_run(const Options& o) {
   if (!o.name.empty()) p["name"] = o.name;
   p["cwd"] = o.cwd.empty() ? std::filesystem::current_path().string() : std::filesystem::absolute(o.cwd).string();
   // The task gets this shell's environment (as if run here), plus --env.
-  json env = json::object();
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    auto eq = entry.find('=');
-    if (eq != std::string_view::npos) env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
-  }
+  json env = rpc::environment_json();
   for (const auto& kv : o.env) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--env: expected NAME=VALUE, not \"{}\"", kv));

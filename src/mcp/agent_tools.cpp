@@ -10,8 +10,6 @@
 #include "task_tools.hpp"
 #include "tool_context.hpp"
 
-extern char** environ;
-
 namespace tend::mcp {
 namespace {
 
@@ -85,15 +83,7 @@ ToolResult agent_spawn(ToolContext& ctx, const json& a) {
   if (auto ms = seconds_arg(a, "timeout_s")) params["timeout_ms"] = *ms;
   if (auto ms = seconds_arg(a, "idle_timeout_s")) params["idle_timeout_ms"] = *ms;
   // The agent gets this server's environment (its PATH, its keys).
-  json env = json::object();
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view entry(*e);
-    auto eq = entry.find('=');
-    if (eq != std::string_view::npos && entry.substr(0, eq) != "TEND_TASK") {
-      env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
-    }
-  }
-  params["env"] = env;
+  params["env"] = rpc::environment_json();
   json agent = ctx.call("agent.spawn", params);
   return agent_result(fmt::format("Started agent {} on its own branch; agent_wait or agent_status follow it.",
                                   text_of(agent["id"])),

@@ -16,6 +16,8 @@
 #include "tend/process/spawn.hpp"
 #include "tend/rpc/paths.hpp"
 
+extern char** environ;
+
 namespace tend::rpc {
 namespace {
 
@@ -178,6 +180,17 @@ std::optional<json> Client::next_notification(int timeout_ms) {
     if (!message) return std::nullopt;
     if (!message->contains("id")) return message;
   }
+}
+
+json environment_json() {
+  json env = json::object();
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos || entry.substr(0, eq) == "TEND_TASK") continue;
+    env[std::string(entry.substr(0, eq))] = std::string(entry.substr(eq + 1));
+  }
+  return env;
 }
 
 }  // namespace tend::rpc

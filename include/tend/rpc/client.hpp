@@ -58,4 +58,10 @@ class Client {
 /// state directory) and waits for its socket. Throws ClientError.
 void start_daemon();
 
+/// This process's environment as a JSON object of strings, for the `env` of
+/// a task or an agent that should run as if started here. TEND_TASK (the
+/// marker of the task this process may itself run in) is left out, so the
+/// new work is not taken for a leftover of that task.
+json environment_json();
+
 }  // namespace tend::rpc

@@ -27,7 +27,8 @@ ToolResult daemon_failure(const Tool& tool, const rpc::RpcError& e) {
   json structured = {{"code", e.code()}};
   switch (e.code()) {
     case code::no_such_task:
-      message += ". task_list shows the tasks there are.";
+      message += tool.name.rfind("agent_", 0) == 0 ? ". An agent is named by the id agent_spawn returned."
+                                                    : ". task_list shows the tasks there are.";
       break;
     case code::invalid_params:
       message += fmt::format(". See the input schema of {}.", tool.name);

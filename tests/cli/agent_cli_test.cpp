@@ -115,6 +115,7 @@ TEST_F(AgentCli, AgentsOutliveADaemonRestart) {
     return nlohmann::json::parse(agent({"status", cut, "--json"}).out)["status"] == "in_progress";
   }, 20s));
   auto pid = home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>();
+  ASSERT_GT(pid, 1);  // never kill(0) or kill(-1): that would hit the test itself
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   ASSERT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, 20s));
   nlohmann::json lost = nlohmann::json::parse(agent({"status", cut, "--json"}).out);

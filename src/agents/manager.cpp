@@ -126,9 +126,8 @@ void Manager::set_status(const std::shared_ptr<Entry>& e, TicketStatus status) {
 ShadowGit& Manager::git_for(const fs::path& dir) {
   fs::path where = dir.empty() ? options_.default_repo : dir;
   if (where.empty()) throw ManagerError(ManagerError::Kind::bad_spec, "no repository given (and no default)");
-  // Opening one resolves the top directory; the map is keyed by it.
-  auto probe = std::make_unique<ShadowGit>(where, fs::path(), options_.git_timeout);
-  fs::path top = probe->repo();
+  // One per repository, keyed by its top directory.
+  fs::path top = ShadowGit::repository_of(where, options_.git_timeout);
   std::lock_guard lock(mutex_);
   auto it = gits_.find(top);
   if (it != gits_.end()) return *it->second;
@@ -252,14 +251,16 @@ std::optional<std::string> Manager::wait_any(const std::vector<std::string>& tic
 std::vector<std::string> Manager::wait_all(const std::vector<std::string>& ticket_ids,
                                            std::optional<Duration> timeout) {
   std::vector<TaskPtr> workers;
-  for (const auto& id : ticket_ids) workers.push_back(worker_task(id));
-  std::erase(workers, nullptr);
-  std::vector<TaskPtr> done = sup_.wait_all(workers, timeout);
-  std::vector<std::string> out;
-  for (const TaskPtr& task : done) {
-    for (const auto& id : ticket_ids) {
-      if (worker_task(id) == task) out.push_back(id);
+  std::vector<std::string> ids;  // beside their workers: tickets without one are left out
+  for (const auto& id : ticket_ids) {
+    if (TaskPtr worker = worker_task(id)) {
+      workers.push_back(worker);
+      ids.push_back(id);
     }
+  }
+  std::vector<std::string> out;
+  for (const TaskPtr& task : sup_.wait_all(workers, timeout)) {
+    out.push_back(ids[static_cast<std::size_t>(std::find(workers.begin(), workers.end(), task) - workers.begin())]);
   }
   return out;
 }

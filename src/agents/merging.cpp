@@ -30,7 +30,7 @@ std::vector<std::string> split_nul(const std::string& text) {
   return parts;
 }
 
-// A temporary index file, removed when done.
+// A temporary index file (GIT_INDEX_FILE may be anywhere), removed when done.
 class ScratchIndex {
  public:
   explicit ScratchIndex(const fs::path& dir)
@@ -71,7 +71,7 @@ ShadowGit::Step ShadowGit::merge_step(const std::string& ours, const std::string
 
   // Every conflicted file has a side: take that side's version whole (or its
   // absence) into the merged tree, through an index of our own.
-  ScratchIndex index(fs::path(git_.line({"rev-parse", "--path-format=absolute", "--git-common-dir"})));
+  ScratchIndex index(fs::temp_directory_path());
   std::vector<std::pair<std::string, std::string>> env = {{"GIT_INDEX_FILE", index.path().string()}};
   git_.run({"read-tree", step.tree}, {.input = {}, .env = env, .ok_codes = {0}});
   std::string entries;

@@ -44,22 +44,25 @@ const char* merge_strategy_name(MergeStrategy strategy) {
   return "?";
 }
 
-ShadowGit::ShadowGit(const fs::path& dir, fs::path worktrees_root, std::chrono::milliseconds git_timeout)
-    : git_(dir, git_timeout), root_(std::move(worktrees_root)), timeout_(git_timeout) {
+fs::path ShadowGit::repository_of(const fs::path& dir, std::chrono::milliseconds git_timeout) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     throw ShadowGitError(ShadowGitError::Kind::no_repository, fmt::format("{} is not a directory", dir.string()));
   }
   try {
     // The main worktree, also when `dir` is inside a linked worktree.
-    fs::path common = git_.line({"rev-parse", "--path-format=absolute", "--git-common-dir"});
-    repo_ = common.parent_path();
+    return fs::path(Git(dir, git_timeout).line({"rev-parse", "--path-format=absolute", "--git-common-dir"})).parent_path();
   } catch (const GitError& e) {
     throw ShadowGitError(ShadowGitError::Kind::no_repository,
                          fmt::format("{} is not in a git repository: {}", dir.string(), e.git_message()));
   }
-  git_ = Git(repo_, git_timeout);
 }
+
+ShadowGit::ShadowGit(const fs::path& dir, fs::path worktrees_root, std::chrono::milliseconds git_timeout)
+    : git_(repository_of(dir, git_timeout), git_timeout),
+      repo_(git_.dir()),
+      root_(std::move(worktrees_root)),
+      timeout_(git_timeout) {}
 
 std::string ShadowGit::current_branch() const {
   GitOutput out = git_.run({"symbolic-ref", "--quiet", "--short", "HEAD"}, {.input = {}, .env = {}, .ok_codes = {0, 1}});

@@ -135,8 +135,10 @@ AgentService::~AgentService() {
   // under way was cancelled by that, whether or not its worker got to say so.
   if (!store_) return;
   for (const auto& t : manager_.tickets()) {
-    save(t.id);
-    if (agents::is_final(t.status)) continue;
+    if (agents::is_final(t.status)) {
+      save(t.id);
+      continue;
+    }
     try {
       json record = record_of(t);
       record["status"] = "cancelled";

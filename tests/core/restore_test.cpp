@@ -13,11 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string file_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 SupervisorOptions direct_files(const std::filesystem::path& dir) {
   SupervisorOptions o;
   o.log_dir = dir;
@@ -62,7 +57,7 @@ TEST(DirectOutputFiles, TheTaskWritesItsLogFilesAndReadsSeeEveryByte) {
   EXPECT_EQ(status->state, TaskState::succeeded);
   std::string expected;
   for (int i = 1; i <= 2000; ++i) expected += "line" + std::to_string(i) + "\n";
-  EXPECT_EQ(file_text(dir.path() / "1.stdout"), expected);
+  EXPECT_EQ(test::file_text(dir.path() / "1.stdout"), expected);
   EXPECT_EQ(task->output().read(0, 1 << 20).data, expected);
   EXPECT_EQ(task->output(Stream::stderr_stream).read(0).data, "oops\n");
   std::lock_guard lock(m);

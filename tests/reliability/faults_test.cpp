@@ -23,11 +23,6 @@ std::pair<std::string, std::string> marker(const std::string& tag) {
   return {tag.substr(0, tag.find('=')), tag.substr(tag.find('=') + 1)};
 }
 
-std::string file_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 TEST(Faults, ATaskThatClosesStdoutEarlyIsFollowedToItsEnd) {
   Supervisor sup;
   auto task = sup.run(TaskSpec::shell("echo before; exec 1>&-; sleep 0.3; echo after >&2; exit 4"));

@@ -12,6 +12,9 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "tend/process/orphan_reaper.hpp"
@@ -36,6 +39,12 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// A file's whole content, bytes as they are.
+inline std::string file_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
 
 /// A tag unique to one test, to put in a task's environment and count its processes by.
 inline std::string unique_tag() {

@@ -104,6 +104,11 @@ class ShadowGit {
   ShadowGit(const std::filesystem::path& dir, std::filesystem::path worktrees_root,
             std::chrono::milliseconds git_timeout = std::chrono::seconds(120));
 
+  /// The top directory (main worktree) of the repository `dir` is in.
+  /// Throws ShadowGitError(no_repository).
+  static std::filesystem::path repository_of(const std::filesystem::path& dir,
+                                             std::chrono::milliseconds git_timeout = std::chrono::seconds(120));
+
   /// The repository's top directory (its main worktree).
   const std::filesystem::path& repo() const { return repo_; }
   const std::filesystem::path& worktrees_root() const { return root_; }

@@ -6,6 +6,8 @@
 //
 //   build/bench/spawn_throughput [--tasks N] [--concurrency 1,4,16,64] [--repeat R]
 //                                [--data FILE] [--small]
+//   build/bench/spawn_throughput --only raw|library|daemon [--tasks N] [--concurrency C]
+//     runs one runner alone and prints its tasks/s, to profile it (perf stat, strace -c).
 
 #include <fmt/format.h>
 
@@ -125,6 +127,24 @@ std::string ratio(const std::optional<Run>& a, const std::optional<Run>& b) {
 
 }  // namespace
 
+// One runner alone, for profiling: its rate per concurrency level, nothing else.
+int run_only(const std::string& which, std::size_t n, const std::vector<std::size_t>& levels) {
+  std::optional<DaemonUnderTest> daemon;
+  if (which == "daemon") daemon.emplace();
+  for (std::size_t c : levels) {
+    Run r;
+    if (which == "raw") r = run_raw(n, c);
+    else if (which == "library") r = run_tend(n, c);
+    else if (which == "daemon") r = run_daemon(*daemon, n, c);
+    else {
+      fmt::print(stderr, "--only takes raw, library or daemon, not \"{}\"\n", which);
+      return 2;
+    }
+    fmt::print("{} concurrency {}: {:.0f} tasks/s ({} of {} correct)\n", which, c, r.tasks_per_s, r.correct, r.tasks);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   bool small = small_run(argc, argv);
   std::size_t n = std::stoul(flag(argc, argv, "--tasks", small ? "40" : "2000"));
@@ -133,6 +153,7 @@ int main(int argc, char** argv) {
   std::stringstream list(flag(argc, argv, "--concurrency", small ? "1,4" : "1,4,16,64"));
   for (std::string item; std::getline(list, item, ',');) levels.push_back(std::stoul(item));
   std::string data_path = flag(argc, argv, "--data", "");
+  if (std::string only = flag(argc, argv, "--only", ""); !only.empty()) return run_only(only, n, levels);
   // GNU parallel starts a Perl job per task (milliseconds each): fewer tasks
   // keep its rows from dominating the suite's time; the rate is per task.
   std::size_t n_parallel = std::min<std::size_t>(n, small ? 10 : 300);

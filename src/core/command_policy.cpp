@@ -40,9 +40,23 @@ CommandPolicy CommandPolicy::standard() {
 void CommandPolicy::add_rule(std::string pattern, CommandClass command_class) {
   std::regex compiled(pattern, std::regex::ECMAScript | std::regex::optimize);
   rules_.push_back(Rule{std::move(pattern), command_class, std::move(compiled)});
+  memo_ = std::make_shared<Memo>();
 }
 
 CommandClass CommandPolicy::classify(std::string_view command_line) const {
+  std::string key(command_line);
+  {
+    std::lock_guard lock(memo_->mutex);
+    if (auto it = memo_->answers.find(key); it != memo_->answers.end()) return it->second;
+  }
+  CommandClass answer = match(command_line);
+  std::lock_guard lock(memo_->mutex);
+  if (memo_->answers.size() >= Memo::capacity) memo_->answers.clear();
+  memo_->answers.emplace(std::move(key), answer);
+  return answer;
+}
+
+CommandClass CommandPolicy::match(std::string_view command_line) const {
   for (auto it = rules_.rbegin(); it != rules_.rend(); ++it) {
     if (std::regex_search(command_line.begin(), command_line.end(), it->compiled)) return it->command_class;
   }

@@ -141,8 +141,15 @@ void Engine::start_attempt(const RuntimePtr& rt) {
   rt->current = at;
   rt->live_attempts.push_back(at);
   rt->recent_starts.push_back(std::chrono::steady_clock::now());
-  auto info = process::read_process_info(child.pid);
-  TaskControl::mark_running(*rt->task, child.pid, info ? info->start_time : 0);
+  // Its identity (pid and start time) lets a later Supervisor take it up
+  // again; only a task writing its own log files outlives us to be taken up,
+  // and reading /proc costs as much as a quarter of a short task's spawn.
+  std::uint64_t start_time = 0;
+  if (rt->file_capture) {
+    auto info = process::read_process_info(child.pid);
+    start_time = info ? info->start_time : 0;
+  }
+  TaskControl::mark_running(*rt->task, child.pid, start_time);
   rt->task->progress().record_activity();
 
   if (has_subscribers()) emit(Event{Event::Kind::started, rt->task, Stream::stdout_stream, {}, rt->task->status()});

@@ -139,6 +139,15 @@ UniqueFd open_log_file(const std::filesystem::path& path) {
 
 }  // namespace
 
+int shared_dev_null() {
+  static const int fd = [] {
+    int f = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (f < 0) fail(SpawnError::Kind::system, "/dev/null", errno, "cannot open /dev/null");
+    return f;
+  }();
+  return fd;
+}
+
 void set_window_size(int pty_master, unsigned short rows, unsigned short cols) {
   winsize ws{};
   ws.ws_row = rows;
@@ -211,7 +220,7 @@ SpawnedChild spawn(const SpawnOptions& options) {
   } else {
     switch (options.stdin_mode) {
       case StdinMode::null:
-        check(posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0), "addopen");
+        check(posix_spawn_file_actions_adddup2(&fa.actions, shared_dev_null(), 0), "adddup2");
         break;
       case StdinMode::pipe:
         stdin_pipe = make_pipe();

@@ -29,3 +29,26 @@ TEST(CommandPolicy, CustomRulesWin) {
   EXPECT_EQ(policy.classify("my-server --port 1"), CommandClass::long_running);
   EXPECT_THROW(policy.add_rule("([", CommandClass::quick), std::regex_error);
 }
+
+TEST(CommandPolicy, ARememberedAnswerNeverOutlivesANewRule) {
+  auto policy = CommandPolicy::standard();
+  EXPECT_EQ(policy.classify("my-tool --check"), CommandClass::quick);
+  EXPECT_EQ(policy.classify("my-tool --check"), CommandClass::quick);  // now remembered
+  CommandPolicy before = policy;
+  policy.add_rule(R"(^my-tool\b)", CommandClass::long_running);
+  EXPECT_EQ(policy.classify("my-tool --check"), CommandClass::long_running);
+  EXPECT_EQ(before.classify("my-tool --check"), CommandClass::quick);  // a copy keeps its own table
+  before.add_rule(R"(^my-tool\b)", CommandClass::build);
+  EXPECT_EQ(before.classify("my-tool --check"), CommandClass::build);
+  EXPECT_EQ(policy.classify("my-tool --check"), CommandClass::long_running);
+}
+
+TEST(CommandPolicy, ManyDistinctCommandsStayCorrectPastTheMemoCapacity) {
+  auto policy = CommandPolicy::standard();
+  for (int i = 0; i < 10000; ++i) {
+    std::string quick = "echo " + std::to_string(i);
+    std::string server = "npm run dev -- --port " + std::to_string(i);
+    ASSERT_EQ(policy.classify(quick), CommandClass::quick) << quick;
+    ASSERT_EQ(policy.classify(server), CommandClass::long_running) << server;
+  }
+}

@@ -92,6 +92,7 @@ TEST(Stopping, KillSendsOneSignalAndTheTaskEndsKilled) {
 
 TEST(Stopping, DestroyingASupervisorWithFiftyTasksLeavesNothingBehind) {
   auto tag = test::unique_tag();
+  process::shared_dev_null();  // the process keeps this one for good: not the Supervisor's
   auto fds_before = test::open_fds();
   std::vector<TaskPtr> tasks;
   {

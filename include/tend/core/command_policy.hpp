@@ -6,10 +6,13 @@
 // for minutes. Everything else is a quick command that should finish soon.
 // The table is data: add rules for your own tools.
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tend/core/duration.hpp"
@@ -45,6 +48,10 @@ class CommandPolicy {
   /// Adds a rule; later rules are checked first. Throws std::regex_error.
   void add_rule(std::string pattern, CommandClass command_class);
 
+  /// The class of `command_line`: the first rule that matches, newest first.
+  /// Answers are remembered per command line (std::regex costs tens of
+  /// microseconds over the whole table, more than spawning's own work), so
+  /// a command run again is classified by one lookup. Thread-safe.
   CommandClass classify(std::string_view command_line) const;
 
   /// The timeouts `command_line` gets when its spec sets none.
@@ -57,7 +64,17 @@ class CommandPolicy {
   const std::vector<Rule>& rules() const { return rules_; }
 
  private:
+  // Shared by copies of one policy; add_rule starts a fresh one, since its
+  // answers belong to the old table.
+  struct Memo {
+    static constexpr std::size_t capacity = 4096;  ///< forgotten all at once when full
+    std::mutex mutex;
+    std::unordered_map<std::string, CommandClass> answers;
+  };
+  CommandClass match(std::string_view command_line) const;
+
   std::vector<Rule> rules_;
+  std::shared_ptr<Memo> memo_ = std::make_shared<Memo>();
 };
 
 }  // namespace tend

@@ -117,4 +117,9 @@ SpawnedChild spawn(const SpawnOptions& options);
 /// The environment `options` gives the child, as "K=V" strings.
 std::vector<std::string> child_environment(const SpawnOptions& options);
 
+/// The read-only /dev/null every child with a null stdin gets (by dup2: cheaper
+/// than opening it in each child). Opened on first use and kept for the life
+/// of the process: one descriptor, close-on-exec, never a leak that grows.
+int shared_dev_null();
+
 }  // namespace tend::process

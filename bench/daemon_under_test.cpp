@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+
+#include <cstdlib>
+#include <sstream>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -35,7 +38,14 @@ DaemonUnderTest::DaemonUnderTest() {
     rlimit wanted{65536, 65536};
     if (::setrlimit(RLIMIT_NOFILE, &wanted) != 0) ::setrlimit(RLIMIT_NOFILE, &limit);
   }
-  std::vector<std::string> args = {TEND_CLI_PATH, "daemon", "run"};
+  // TEND_BENCH_DAEMON_PREFIX="strace -c -f -o FILE" (say) runs the daemon
+  // under a profiler; its words go before the daemon's command line.
+  std::vector<std::string> args;
+  if (const char* prefix = std::getenv("TEND_BENCH_DAEMON_PREFIX")) {
+    std::istringstream words(prefix);
+    for (std::string w; words >> w;) args.push_back(w);
+  }
+  for (const char* a : {TEND_CLI_PATH, "daemon", "run"}) args.emplace_back(a);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -44,7 +54,7 @@ DaemonUnderTest::DaemonUnderTest() {
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, (dir_ / "daemon.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  int rc = ::posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

@@ -24,6 +24,7 @@
 
 #include "daemon_spawn.hpp"
 #include "daemon_under_test.hpp"
+#include "proc_stats.hpp"
 #include "raw_spawn.hpp"
 #include "stats.hpp"
 
@@ -135,7 +136,11 @@ int run_only(const std::string& which, std::size_t n, const std::vector<std::siz
     Run r;
     if (which == "raw") r = run_raw(n, c);
     else if (which == "library") r = run_tend(n, c);
-    else if (which == "daemon") r = run_daemon(*daemon, n, c);
+    else if (which == "daemon") {
+      double cpu_before = cpu_seconds(daemon->pid());
+      r = run_daemon(*daemon, n, c);
+      fmt::print("daemon CPU: {:.1f} us per task\n", (cpu_seconds(daemon->pid()) - cpu_before) * 1e6 / n);
+    }
     else {
       fmt::print(stderr, "--only takes raw, library or daemon, not \"{}\"\n", which);
       return 2;

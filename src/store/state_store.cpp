@@ -14,14 +14,15 @@ namespace tend::store {
 namespace {
 
 // A prepared statement, finalized when it goes.
+// One use of a prepared statement the store keeps: bound, stepped, and reset
+// for its next use when this goes out of scope.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw StoreError(fmt::format("tend: database: cannot prepare \"{}\": {}", sql, sqlite3_errmsg(db)));
-    }
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -48,7 +49,27 @@ class Statement {
 
  private:
   sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
+  sqlite3_stmt* stmt_;
+};
+
+// BEGIN ... COMMIT around a few statements; ROLLBACK when one throws.
+class Transaction {
+ public:
+  Transaction(sqlite3* db, sqlite3_stmt* begin, sqlite3_stmt* commit) : db_(db), commit_(commit) {
+    Statement(db, begin).step();
+  }
+  void commit() {
+    Statement(db_, commit_).step();
+    done_ = true;
+  }
+  ~Transaction() {
+    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* commit_;
+  bool done_ = false;
 };
 
 }  // namespace
@@ -65,6 +86,9 @@ StateStore::StateStore(const std::filesystem::path& path) : path_(path) {
     throw StoreError(fmt::format("tend: cannot open database {}: {}", path.string(), why));
   }
   sqlite3_busy_timeout(db_, 5000);
+  // The daemon is the database's only user: holding its lock for good spares
+  // every transaction its file-lock calls and the WAL its shared-memory index.
+  exec("PRAGMA locking_mode=EXCLUSIVE");
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");  // durable across a crash of the process; WAL keeps it consistent
   exec("CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, spec TEXT NOT NULL, status TEXT NOT NULL, "
@@ -81,7 +105,30 @@ StateStore::StateStore(const std::filesystem::path& path) : path_(path) {
   }
 }
 
-StateStore::~StateStore() { sqlite3_close(db_); }
+StateStore::~StateStore() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+sqlite3_stmt* StateStore::prepared(const char* sql) const {
+  auto [it, inserted] = statements_.try_emplace(sql, nullptr);
+  if (!inserted) return it->second;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &it->second, nullptr) != SQLITE_OK) {
+    statements_.erase(it);
+    throw StoreError(fmt::format("tend: database: cannot prepare \"{}\": {}", sql, sqlite3_errmsg(db_)));
+  }
+  return it->second;
+}
+
+std::optional<TaskState> StateStore::saved_state(TaskId id) const {
+  if (auto it = saved_states_.find(id); it != saved_states_.end()) return it->second;
+  Statement q(db_, prepared("SELECT state FROM tasks WHERE id = ?"));
+  q.bind(1, static_cast<std::int64_t>(id));
+  if (!q.step()) return std::nullopt;
+  auto state = parse_task_state(q.text(0));
+  if (state) saved_states_.emplace(id, *state);
+  return state;
+}
 
 void StateStore::exec(const char* sql) {
   char* error = nullptr;
@@ -94,44 +141,35 @@ void StateStore::exec(const char* sql) {
 
 void StateStore::save(const TaskSpec& spec, const TaskStatus& status) {
   const std::string state(to_string(status.state));
-  std::string previous;
-  {
-    Statement q(db_, "SELECT state FROM tasks WHERE id = ?");
-    q.bind(1, static_cast<std::int64_t>(status.id));
-    if (q.step()) previous = q.text(0);
+  bool transition = saved_state(status.id) != status.state;
+  Transaction tx(db_, prepared("BEGIN"), prepared("COMMIT"));
+  Statement upsert(db_, prepared("INSERT INTO tasks (id, spec, status, state) VALUES (?, ?, ?, ?) ON CONFLICT(id) "
+                                 "DO UPDATE SET spec = excluded.spec, status = excluded.status, state = excluded.state"));
+  upsert.bind(1, static_cast<std::int64_t>(status.id))
+      .bind(2, spec_to_json(spec).dump())
+      .bind(3, status_to_json(status, spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+      .bind(4, state);
+  upsert.step();
+  if (transition) {
+    Statement t(db_, prepared("INSERT INTO transitions (task_id, at, state, reason) VALUES (?, ?, ?, ?)"));
+    t.bind(1, static_cast<std::int64_t>(status.id)).bind(2, format_time(Clock::now())).bind(3, state).bind(4, status.reason);
+    t.step();
   }
-  exec("BEGIN");
-  try {
-    Statement upsert(db_,
-                     "INSERT INTO tasks (id, spec, status, state) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-                     "spec = excluded.spec, status = excluded.status, state = excluded.state");
-    upsert.bind(1, static_cast<std::int64_t>(status.id))
-        .bind(2, spec_to_json(spec).dump())
-        .bind(3, status_to_json(status, spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
-        .bind(4, state);
-    upsert.step();
-    if (previous != state) {
-      Statement t(db_, "INSERT INTO transitions (task_id, at, state, reason) VALUES (?, ?, ?, ?)");
-      t.bind(1, static_cast<std::int64_t>(status.id)).bind(2, format_time(Clock::now())).bind(3, state).bind(4, status.reason);
-      t.step();
-    }
-    exec("COMMIT");
-  } catch (...) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+  tx.commit();
+  saved_states_[status.id] = status.state;
 }
 
 void StateStore::remove(TaskId id) {
-  Statement a(db_, "DELETE FROM tasks WHERE id = ?");
-  a.bind(1, static_cast<std::int64_t>(id)).step();
-  Statement b(db_, "DELETE FROM transitions WHERE task_id = ?");
-  b.bind(1, static_cast<std::int64_t>(id)).step();
+  saved_states_.erase(id);
+  Transaction tx(db_, prepared("BEGIN"), prepared("COMMIT"));
+  Statement(db_, prepared("DELETE FROM tasks WHERE id = ?")).bind(1, static_cast<std::int64_t>(id)).step();
+  Statement(db_, prepared("DELETE FROM transitions WHERE task_id = ?")).bind(1, static_cast<std::int64_t>(id)).step();
+  tx.commit();
 }
 
 std::vector<StoredTask> StateStore::load() const {
   std::vector<StoredTask> tasks;
-  Statement q(db_, "SELECT spec, status FROM tasks ORDER BY id");
+  Statement q(db_, prepared("SELECT spec, status FROM tasks ORDER BY id"));
   while (q.step()) {
     try {
       tasks.push_back({spec_from_json(nlohmann::json::parse(q.text(0))),
@@ -145,7 +183,7 @@ std::vector<StoredTask> StateStore::load() const {
 
 std::vector<Transition> StateStore::transitions(TaskId id) const {
   std::vector<Transition> result;
-  Statement q(db_, "SELECT at, state, reason FROM transitions WHERE task_id = ? ORDER BY rowid");
+  Statement q(db_, prepared("SELECT at, state, reason FROM transitions WHERE task_id = ? ORDER BY rowid"));
   q.bind(1, static_cast<std::int64_t>(id));
   while (q.step()) {
     result.push_back({parse_time(q.text(0)).value_or(Clock::time_point{}),
@@ -155,23 +193,23 @@ std::vector<Transition> StateStore::transitions(TaskId id) const {
 }
 
 void StateStore::set_setting(const std::string& key, const std::string& value) {
-  Statement q(db_, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  Statement q(db_, prepared("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
   q.bind(1, key).bind(2, value).step();
 }
 
 void StateStore::put_record(const std::string& collection, const std::string& key, const std::string& value) {
-  Statement q(db_, "INSERT INTO records (collection, key, value) VALUES (?, ?, ?) "
-                   "ON CONFLICT(collection, key) DO UPDATE SET value = excluded.value");
+  Statement q(db_, prepared("INSERT INTO records (collection, key, value) VALUES (?, ?, ?) "
+                   "ON CONFLICT(collection, key) DO UPDATE SET value = excluded.value"));
   q.bind(1, collection).bind(2, key).bind(3, value).step();
 }
 
 void StateStore::remove_record(const std::string& collection, const std::string& key) {
-  Statement q(db_, "DELETE FROM records WHERE collection = ? AND key = ?");
+  Statement q(db_, prepared("DELETE FROM records WHERE collection = ? AND key = ?"));
   q.bind(1, collection).bind(2, key).step();
 }
 
 std::vector<std::pair<std::string, std::string>> StateStore::records(const std::string& collection) const {
-  Statement q(db_, "SELECT key, value FROM records WHERE collection = ? ORDER BY rowid");
+  Statement q(db_, prepared("SELECT key, value FROM records WHERE collection = ? ORDER BY rowid"));
   q.bind(1, collection);
   std::vector<std::pair<std::string, std::string>> out;
   while (q.step()) out.emplace_back(q.text(0), q.text(1));
@@ -179,7 +217,7 @@ std::vector<std::pair<std::string, std::string>> StateStore::records(const std::
 }
 
 std::optional<std::string> StateStore::setting(const std::string& key) const {
-  Statement q(db_, "SELECT value FROM settings WHERE key = ?");
+  Statement q(db_, prepared("SELECT value FROM settings WHERE key = ?"));
   q.bind(1, key);
   if (q.step()) return q.text(0);
   return std::nullopt;
@@ -187,7 +225,7 @@ std::optional<std::string> StateStore::setting(const std::string& key) const {
 
 std::vector<std::pair<std::string, std::string>> StateStore::settings_with_prefix(const std::string& prefix) const {
   std::vector<std::pair<std::string, std::string>> result;
-  Statement q(db_, "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ? ORDER BY key");
+  Statement q(db_, prepared("SELECT key, value FROM settings WHERE substr(key, 1, ?) = ? ORDER BY key"));
   q.bind(1, static_cast<std::int64_t>(prefix.size())).bind(2, prefix);
   while (q.step()) result.emplace_back(q.text(0), q.text(1));
   return result;

@@ -59,8 +59,13 @@ TEST(StateStore, TasksAndTransitionsSurviveReopening) {
   EXPECT_EQ(transitions[1].state, TaskState::failed);
   EXPECT_EQ(transitions[1].reason, "exited with code 2");
   EXPECT_EQ(store.setting("parallel:"), "4");
+  store.save(spec, tasks[0].status);  // same state, after reopening: no new transition
+  EXPECT_EQ(store.transitions(3).size(), 2u);
   store.remove(3);
   EXPECT_TRUE(store.load().empty());
+  EXPECT_TRUE(store.transitions(3).empty());
+  store.save(spec, tasks[0].status);  // an id saved again after removal starts a new history
+  EXPECT_EQ(store.transitions(3).size(), 1u);
 }
 
 TEST(StateStore, AnUnwritablePlaceIsAClearError) {

@@ -8,11 +8,14 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tend/core/task.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace tend::store {
 
@@ -62,8 +65,17 @@ class StateStore {
 
  private:
   void exec(const char* sql);
+  /// The prepared statement for `sql` (a string literal), prepared once and
+  /// kept: preparing costs more than running a small statement.
+  sqlite3_stmt* prepared(const char* sql) const;
+  std::optional<TaskState> saved_state(TaskId id) const;
+
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
+  mutable std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
+  /// The state last written per task, so a save knows whether it is a
+  /// transition without reading the row back.
+  mutable std::unordered_map<TaskId, TaskState> saved_states_;
 };
 
 }  // namespace tend::store

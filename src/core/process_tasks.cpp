@@ -77,7 +77,12 @@ void Engine::launch(const TaskPtr& task) {
     TaskControl::update(*task, [&](TaskStatus& st) { st.port = rt->port; });
   }
 
-  start_attempt(rt);  // throws SpawnError
+  try {
+    start_attempt(rt);  // throws SpawnError
+  } catch (...) {
+    unfollow_files(rt);  // nothing else knows of this runtime yet
+    throw;
+  }
   runtimes_.emplace(task->id(), rt);
   if (rt->timeout) arm_timeout(rt, *rt->timeout);
   arm_idle(rt);
@@ -101,8 +106,13 @@ void Engine::start_attempt(const RuntimePtr& rt) {
   if (s.kind == TaskKind::terminal && s.use_pty) so.terminal = s.terminal;
   rt->file_capture = options_.direct_output_files && !options_.log_dir.empty() && !so.terminal;
   if (rt->file_capture) {
-    so.stdout_file = rt->task->output(Stream::stdout_stream).file();
-    if (!s.merge_stderr) so.stderr_file = rt->task->output(Stream::stderr_stream).file();
+    // The descriptors we follow the files with are the ones the task writes
+    // to: one open per stream instead of two.
+    if (!rt->tail_fds[0]) follow_files(rt);
+    so.stdout_to = rt->tail_fds[0].get();
+    so.stderr_to = rt->tail_fds[1].get();
+    if (so.stdout_to < 0) so.stdout_file = rt->task->output(Stream::stdout_stream).file();
+    if (so.stderr_to < 0 && !s.merge_stderr) so.stderr_file = rt->task->output(Stream::stderr_stream).file();
   }
   process::SpawnedChild child = process::spawn(so);
 
@@ -114,7 +124,6 @@ void Engine::start_attempt(const RuntimePtr& rt) {
   at->exit_watch.assign(at->pidfd.fd());
   if (rt->file_capture) {
     at->open_streams = 0;  // nothing to read from: the task writes the files itself
-    if (!rt->tail_fds[0]) follow_files(rt);
   } else if (child.pty_master) {
     at->pty = true;
     process::set_nonblocking(child.pty_master.get());
@@ -441,7 +450,9 @@ void Engine::follow_files(const RuntimePtr& rt) {
   for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
     const auto& path = rt->task->output(s).file();
     int i = s == Stream::stdout_stream ? 0 : 1;
-    rt->tail_fds[i].reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // Read-write and appending: a task's stdout can be this very descriptor
+    // (start_attempt), and we read with pread, at our own offsets.
+    rt->tail_fds[i].reset(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (!rt->tail_fds[i]) continue;
     rt->watch_ids[i] = ::inotify_add_watch(inotify_->native_handle(), path.c_str(), IN_MODIFY);
     if (rt->watch_ids[i] >= 0) followed_[rt->watch_ids[i]] = rt;

@@ -48,8 +48,8 @@ void check(int rc, const char* call) {
 // Opens the child's working directory, so it can be checked and programs
 // looked up relative to it.
 UniqueFd open_cwd(const std::filesystem::path& cwd) {
-  const char* path = cwd.empty() ? "." : cwd.c_str();
-  int fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (cwd.empty()) return {};  // ours: AT_FDCWD, nothing to open
+  int fd = ::open(cwd.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
     std::string what = e == ENOTDIR ? fmt::format("working directory is not a directory: {}", cwd.string())
@@ -208,7 +208,7 @@ SpawnedChild spawn(const SpawnOptions& options) {
       env.push_back("TERM=" + options.terminal->term);
     }
   }
-  std::string program = resolve_program(argv[0], cwd_fd.get(), env);
+  std::string program = resolve_program(argv[0], cwd_fd ? cwd_fd.get() : AT_FDCWD, env);
 
   FileActions fa;
   UniqueFd stdin_file;
@@ -227,7 +227,7 @@ SpawnedChild spawn(const SpawnOptions& options) {
         check(posix_spawn_file_actions_adddup2(&fa.actions, stdin_pipe.read_end.get(), 0), "adddup2");
         break;
       case StdinMode::file: {
-        int fd = ::openat(cwd_fd.get(), options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
+        int fd = ::openat(cwd_fd ? cwd_fd.get() : AT_FDCWD, options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
           fail(SpawnError::Kind::stdin_unreadable, options.stdin_file.string(), errno,
                fmt::format("cannot open stdin file {}", options.stdin_file.string()));
@@ -238,7 +238,9 @@ SpawnedChild spawn(const SpawnOptions& options) {
       }
     }
     int out_fd;
-    if (!options.stdout_file.empty()) {
+    if (options.stdout_to >= 0) {
+      out_fd = options.stdout_to;
+    } else if (!options.stdout_file.empty()) {
       stdout_log = open_log_file(options.stdout_file);
       out_fd = stdout_log.get();
     } else {
@@ -248,6 +250,8 @@ SpawnedChild spawn(const SpawnOptions& options) {
     check(posix_spawn_file_actions_adddup2(&fa.actions, out_fd, 1), "adddup2");
     if (options.merge_stderr) {
       check(posix_spawn_file_actions_adddup2(&fa.actions, out_fd, 2), "adddup2");
+    } else if (options.stderr_to >= 0) {
+      check(posix_spawn_file_actions_adddup2(&fa.actions, options.stderr_to, 2), "adddup2");
     } else if (!options.stderr_file.empty()) {
       stderr_log = open_log_file(options.stderr_file);
       check(posix_spawn_file_actions_adddup2(&fa.actions, stderr_log.get(), 2), "adddup2");

@@ -63,6 +63,11 @@ struct SpawnOptions {
   /// instead of a pipe: the bytes are on disk whatever happens to us.
   std::filesystem::path stdout_file;
   std::filesystem::path stderr_file;
+  /// When >= 0, descriptors of ours (kept open by the caller) that the
+  /// child's stdout / stderr become, instead of a pipe or a file by path: a
+  /// log file the caller has open already is not opened twice.
+  int stdout_to = -1;
+  int stderr_to = -1;
   /// Start a new session (setsid) instead of only a new process group: the
   /// child loses its controlling terminal, as a daemon should.
   bool new_session = false;

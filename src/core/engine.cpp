@@ -36,6 +36,7 @@ Engine::Engine(asio::any_io_executor executor, SupervisorOptions options)
       options_(std::move(options)),
       next_id_(options_.first_id),
       orphan_scan_timer_(std::in_place, executor_) {
+  if (!options_.log_dir.empty()) spare_logs_.emplace(options_.log_dir);
   std::random_device rd;
   marker_prefix_ = fmt::format("TEND_TASK={}-{:08x}/", ::getpid(), rd());
 }
@@ -142,6 +143,20 @@ void Engine::forget(const TaskPtr& task) {
   tasks_.erase(task->id());
 }
 
+void Engine::discard(const TaskPtr& task) {
+  forget(task);
+  for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
+    const auto& file = task->output(s).file();
+    if (file.empty()) continue;
+    if (spare_logs_) {
+      spare_logs_->retire(file);
+    } else {
+      std::error_code ignored;
+      std::filesystem::remove(file, ignored);
+    }
+  }
+}
+
 TaskPtr Engine::register_task(TaskSpec spec) {
   if (closed_) throw std::logic_error("tend: the Supervisor is shut down; no new tasks");
   TaskId id;
@@ -149,8 +164,12 @@ TaskPtr Engine::register_task(TaskSpec spec) {
     std::lock_guard lock(tasks_mutex_);
     id = next_id_++;
   }
-  return std::make_shared<Task>(id, std::move(spec), log_options(id, Stream::stdout_stream),
-                                log_options(id, Stream::stderr_stream));
+  OutputLog::Options out = log_options(id, Stream::stdout_stream), err = log_options(id, Stream::stderr_stream);
+  if (spare_logs_) {
+    spare_logs_->reuse(out.file);  // an emptied file of a discarded task, if there is one
+    spare_logs_->reuse(err.file);
+  }
+  return std::make_shared<Task>(id, std::move(spec), std::move(out), std::move(err));
 }
 
 OutputLog::Options Engine::log_options(TaskId id, Stream stream) const {

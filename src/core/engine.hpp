@@ -21,6 +21,7 @@
 
 #include <boost/asio.hpp>
 
+#include "spare_log_files.hpp"
 #include "tend/core/supervisor.hpp"
 
 namespace tend {
@@ -53,6 +54,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   TaskPtr find(TaskId id) const;
   std::vector<TaskPtr> tasks() const;
   void forget(const TaskPtr& task);
+  void discard(const TaskPtr& task);
 
   asio::awaitable<std::optional<TaskStatus>> wait(TaskPtr task, std::optional<Duration> timeout, OnTimeout on_timeout);
   asio::awaitable<std::optional<TaskPtr>> wait_any(std::vector<TaskPtr> tasks, std::optional<Duration> timeout);
@@ -138,6 +140,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
 
   asio::any_io_executor executor_;
   SupervisorOptions options_;
+  std::optional<SpareLogFiles> spare_logs_;  ///< with a log_dir
   std::string marker_prefix_;
   bool closed_ = false;
   bool closed_queue_ = false;  ///< shutting down: queued tasks stay queued

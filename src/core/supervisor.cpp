@@ -76,6 +76,10 @@ void Supervisor::forget(const TaskPtr& task) {
   on_executor(*engine_, [&] { engine_->forget(task); });
 }
 
+void Supervisor::discard(const TaskPtr& task) {
+  on_executor(*engine_, [&] { engine_->discard(task); });
+}
+
 std::optional<TaskStatus> Supervisor::poll(const TaskPtr& task) const {
   TaskStatus status = task->status();
   if (!status.finished()) return std::nullopt;

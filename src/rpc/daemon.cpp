@@ -51,6 +51,9 @@ int run_daemon(const DaemonOptions& options) {
     asio::co_spawn(io, sup.async_shutdown(), [&](std::exception_ptr) { io.stop(); });
   };
   Service service(sup, &store, options.socket, options.state_dir, shutdown);
+  // State changes of one turn of the loop are committed together, at its end
+  // or before any answer leaves (Server), whichever comes first.
+  store.defer_commits([&] { asio::post(io, [&] { service.make_durable(); }); });
   auto on_event = [&](const Event& e) {
     if (e.kind != Event::Kind::output) service.persist(e.task);
   };

@@ -16,33 +16,61 @@ namespace tend::rpc {
 using stream = asio::local::stream_protocol;
 
 struct Server::Connection : std::enable_shared_from_this<Connection> {
-  explicit Connection(stream::socket s) : socket(std::move(s)) {}
+  Connection(stream::socket s, std::function<void()> durable)
+      : socket(std::move(s)), make_durable(std::move(durable)) {}
   stream::socket socket;
+  std::function<void()> make_durable;  ///< commits recorded state before anything goes out
   std::deque<std::string> outbox;
+  std::vector<asio::const_buffer> sending;  ///< the lines of the write in flight
   bool writing = false;
+  bool flush_posted = false;
   bool closed = false;
   std::list<asio::cancellation_signal> in_flight;  ///< one per request being answered
   std::shared_ptr<Session> session = std::make_shared<Session>();
 
+  // Lines are sent at the end of the loop's turn, all together: one commit
+  // of the state store and one write for every answer and event of a burst.
   void send(std::string line) {
     if (closed) return;
     line += '\n';
     outbox.push_back(std::move(line));
-    flush();
+    if (flush_posted || writing) return;
+    flush_posted = true;
+    asio::post(socket.get_executor(), [self = shared_from_this()] {
+      self->flush_posted = false;
+      self->flush();
+    });
+  }
+  // Answers decided before the connection closes (daemon.shutdown's own)
+  // still go out, as far as the socket takes them without waiting.
+  void send_what_is_left() {
+    if (writing || outbox.empty()) return;
+    make_durable();
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    for (const auto& line : outbox) {
+      if (ec) break;
+      asio::write(socket, asio::buffer(line), ec);
+    }
+    outbox.clear();
   }
   void flush() {
     if (writing || outbox.empty() || closed) return;
+    make_durable();
     writing = true;
-    asio::async_write(socket, asio::buffer(outbox.front()),
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                        self->writing = false;
-                        if (ec) return self->close();
-                        self->outbox.pop_front();
-                        self->flush();
-                      });
+    sending.clear();
+    for (const auto& line : outbox) sending.push_back(asio::buffer(line));
+    asio::async_write(socket, sending, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+      self->writing = false;
+      if (ec) return self->close();
+      self->outbox.erase(self->outbox.begin(), self->outbox.begin() + static_cast<std::ptrdiff_t>(self->sending.size()));
+      self->sending.clear();
+      self->flush();
+    });
   }
   void close() {
     if (closed) return;
+    send_what_is_left();
     closed = true;
     session->subscriptions.clear();
     // The client is gone: whatever it was waiting for is not worth waiting for.
@@ -108,7 +136,7 @@ asio::awaitable<void> Server::accept_loop() {
       asio::write(socket, asio::buffer(refusal), ignored);
       continue;
     }
-    auto connection = std::make_shared<Connection>(std::move(socket));
+    auto connection = std::make_shared<Connection>(std::move(socket), [this] { service_.make_durable(); });
     std::erase_if(connections_, [](const auto& w) { return w.expired(); });
     connections_.push_back(connection);
     asio::co_spawn(io_, serve(connection), asio::detached);

@@ -90,6 +90,15 @@ void Service::persist(const TaskPtr& task) {
   }
 }
 
+void Service::make_durable() {
+  if (!store_) return;
+  try {
+    store_->commit();
+  } catch (const std::exception& e) {
+    spdlog::error("tend: cannot record the latest task states: {}", e.what());
+  }
+}
+
 TaskPtr Service::resolve(const json& ref) const {
   if (ref.is_number_integer()) {
     auto id = ref.get<std::int64_t>();
@@ -427,15 +436,8 @@ json Service::pause_resume(Params p, bool pause) {
 }
 
 void Service::forget(const TaskPtr& task) {
-  sup_.forget(task);
+  sup_.discard(task);
   if (store_) store_->remove(task->id());
-  for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
-    const auto& file = task->output(s).file();
-    if (!file.empty()) {
-      std::error_code ec;
-      std::filesystem::remove(file, ec);
-    }
-  }
 }
 
 json Service::remove(Params p) {

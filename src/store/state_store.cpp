@@ -52,26 +52,6 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
-// BEGIN ... COMMIT around a few statements; ROLLBACK when one throws.
-class Transaction {
- public:
-  Transaction(sqlite3* db, sqlite3_stmt* begin, sqlite3_stmt* commit) : db_(db), commit_(commit) {
-    Statement(db, begin).step();
-  }
-  void commit() {
-    Statement(db_, commit_).step();
-    done_ = true;
-  }
-  ~Transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* commit_;
-  bool done_ = false;
-};
-
 }  // namespace
 
 StateStore::StateStore(const std::filesystem::path& path) : path_(path) {
@@ -105,7 +85,73 @@ StateStore::StateStore(const std::filesystem::path& path) : path_(path) {
   }
 }
 
+// A write's transaction: its own (BEGIN ... COMMIT, ROLLBACK when a
+// statement throws), or, with grouped commits, the open batch.
+class StateStore::Write {
+ public:
+  explicit Write(StateStore& store) : store_(store), own_(!store.schedule_commit_) {
+    if (!own_) {
+      store_.open_batch();
+      return;
+    }
+    Statement(store_.db_, store_.prepared("BEGIN")).step();
+  }
+  void done() {
+    if (own_) Statement(store_.db_, store_.prepared("COMMIT")).step();
+    finished_ = true;
+  }
+  ~Write() {
+    if (finished_) return;
+    if (own_) {
+      sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    } else if (sqlite3_get_autocommit(store_.db_)) {
+      store_.batch_open_ = false;  // SQLite rolled the batch back (a full disk, say)
+      store_.saved_states_.clear();
+    }
+  }
+  Write(const Write&) = delete;
+  Write& operator=(const Write&) = delete;
+
+ private:
+  StateStore& store_;
+  bool own_;
+  bool finished_ = false;
+};
+
+void StateStore::defer_commits(std::function<void()> schedule) {
+  commit();
+  schedule_commit_ = std::move(schedule);
+}
+
+void StateStore::open_batch() {
+  if (batch_open_) return;
+  Statement(db_, prepared("BEGIN")).step();
+  batch_open_ = true;
+  schedule_commit_();
+}
+
+void StateStore::commit() {
+  if (!batch_open_) return;
+  batch_open_ = false;
+  if (sqlite3_get_autocommit(db_)) {  // already rolled back by SQLite
+    saved_states_.clear();
+    return;
+  }
+  try {
+    Statement(db_, prepared("COMMIT")).step();
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    saved_states_.clear();  // what they remember was not kept
+    throw;
+  }
+}
+
 StateStore::~StateStore() {
+  try {
+    commit();
+  } catch (const std::exception&) {
+    // Closing regardless: what was not committed is what a crash would lose.
+  }
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
@@ -142,7 +188,7 @@ void StateStore::exec(const char* sql) {
 void StateStore::save(const TaskSpec& spec, const TaskStatus& status) {
   const std::string state(to_string(status.state));
   bool transition = saved_state(status.id) != status.state;
-  Transaction tx(db_, prepared("BEGIN"), prepared("COMMIT"));
+  Write tx(*this);
   Statement upsert(db_, prepared("INSERT INTO tasks (id, spec, status, state) VALUES (?, ?, ?, ?) ON CONFLICT(id) "
                                  "DO UPDATE SET spec = excluded.spec, status = excluded.status, state = excluded.state"));
   upsert.bind(1, static_cast<std::int64_t>(status.id))
@@ -155,16 +201,16 @@ void StateStore::save(const TaskSpec& spec, const TaskStatus& status) {
     t.bind(1, static_cast<std::int64_t>(status.id)).bind(2, format_time(Clock::now())).bind(3, state).bind(4, status.reason);
     t.step();
   }
-  tx.commit();
+  tx.done();
   saved_states_[status.id] = status.state;
 }
 
 void StateStore::remove(TaskId id) {
   saved_states_.erase(id);
-  Transaction tx(db_, prepared("BEGIN"), prepared("COMMIT"));
+  Write tx(*this);
   Statement(db_, prepared("DELETE FROM tasks WHERE id = ?")).bind(1, static_cast<std::int64_t>(id)).step();
   Statement(db_, prepared("DELETE FROM transitions WHERE task_id = ?")).bind(1, static_cast<std::int64_t>(id)).step();
-  tx.commit();
+  tx.done();
 }
 
 std::vector<StoredTask> StateStore::load() const {
@@ -193,19 +239,25 @@ std::vector<Transition> StateStore::transitions(TaskId id) const {
 }
 
 void StateStore::set_setting(const std::string& key, const std::string& value) {
+  Write tx(*this);
   Statement q(db_, prepared("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
   q.bind(1, key).bind(2, value).step();
+  tx.done();
 }
 
 void StateStore::put_record(const std::string& collection, const std::string& key, const std::string& value) {
+  Write tx(*this);
   Statement q(db_, prepared("INSERT INTO records (collection, key, value) VALUES (?, ?, ?) "
                    "ON CONFLICT(collection, key) DO UPDATE SET value = excluded.value"));
   q.bind(1, collection).bind(2, key).bind(3, value).step();
+  tx.done();
 }
 
 void StateStore::remove_record(const std::string& collection, const std::string& key) {
+  Write tx(*this);
   Statement q(db_, prepared("DELETE FROM records WHERE collection = ? AND key = ?"));
   q.bind(1, collection).bind(2, key).step();
+  tx.done();
 }
 
 std::vector<std::pair<std::string, std::string>> StateStore::records(const std::string& collection) const {

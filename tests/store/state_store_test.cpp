@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "support/test_support.hpp"
 #include "tend/store/task_codec.hpp"
@@ -95,4 +97,43 @@ TEST(TaskCodec, BadSpecsAreClearErrors) {
   EXPECT_THROW(spec_from_json({{"restart", "sometimes"}}), CodecError);
   EXPECT_THROW(spec_from_json({{"kind", "robot"}}), CodecError);
   EXPECT_THROW(spec_from_json({{"timeout_ms", "5s"}}), CodecError);
+}
+
+// A child process stands for the daemon: it groups writes, commits some,
+// and dies (_exit: no destructor, as a SIGKILL) with one write uncommitted.
+TEST(StateStore, GroupedWritesSurviveACrashOnceCommittedAndOnlyThen) {
+  test::TempDir dir;
+  auto db = dir.path() / "tend.db";
+  auto status_of = [](TaskId id) {
+    TaskStatus st;
+    st.id = id;
+    st.state = TaskState::running;
+    return st;
+  };
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    StateStore store(db);
+    int scheduled = 0;
+    store.defer_commits([&] { ++scheduled; });
+    store.save(TaskSpec::exec({"true"}), status_of(1));
+    store.save(TaskSpec::exec({"true"}), status_of(2));
+    store.set_setting("parallel:", "2");
+    if (scheduled != 1) ::_exit(3);  // one batch, one request to commit it
+    store.commit();
+    store.save(TaskSpec::exec({"true"}), status_of(3));
+    if (scheduled != 2) ::_exit(4);
+    ::_exit(0);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  ASSERT_EQ(WEXITSTATUS(wstatus), 0);
+  StateStore store(db);
+  auto tasks = store.load();
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].status.id, 1u);
+  EXPECT_EQ(tasks[1].status.id, 2u);
+  EXPECT_EQ(store.setting("parallel:"), "2");
+  EXPECT_EQ(store.transitions(2).size(), 1u);
 }

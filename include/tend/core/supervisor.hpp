@@ -180,6 +180,9 @@ class Supervisor {
   /// Drops a finished task from the table (its handle stays valid for its
   /// holders). Throws TaskError while it has not finished.
   void forget(const TaskPtr& task);
+  /// forget(), and its log files go too (emptied and kept for the logs of
+  /// later tasks, unless some process still has one open).
+  void discard(const TaskPtr& task);
   /// The task's status if it has finished, else nullopt. Never blocks.
   std::optional<TaskStatus> poll(const TaskPtr& task) const;
 

@@ -38,6 +38,10 @@ class Service {
 
   /// Saves a task's spec and status (called on every state change).
   void persist(const TaskPtr& task);
+  /// Commits what persist() and the agents wrote and has not been committed
+  /// yet. Called before anything is sent to a client: no answer may report
+  /// a state a crash could still lose.
+  void make_durable();
 
  private:
   using Params = const json&;

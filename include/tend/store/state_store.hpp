@@ -4,6 +4,7 @@
 // daemon's executor); a crash loses at most the transaction in flight.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -63,12 +64,24 @@ class StateStore {
 
   const std::filesystem::path& path() const { return path_; }
 
+  /// Group commit. From now on a write joins one open transaction instead of
+  /// committing on its own; opening it calls `schedule`, which must see that
+  /// commit() runs soon (the daemon posts it to its loop). Whoever is about
+  /// to tell a client anything calls commit() first, so a crash can only
+  /// lose writes nobody has heard of. One transaction per burst instead of
+  /// one per state change: the same pages are written once.
+  void defer_commits(std::function<void()> schedule);
+  /// Commits the open transaction, if there is one. Throws StoreError.
+  void commit();
+
  private:
+  class Write;
   void exec(const char* sql);
   /// The prepared statement for `sql` (a string literal), prepared once and
   /// kept: preparing costs more than running a small statement.
   sqlite3_stmt* prepared(const char* sql) const;
   std::optional<TaskState> saved_state(TaskId id) const;
+  void open_batch();
 
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
@@ -76,6 +89,8 @@ class StateStore {
   /// The state last written per task, so a save knows whether it is a
   /// transition without reading the row back.
   mutable std::unordered_map<TaskId, TaskState> saved_states_;
+  std::function<void()> schedule_commit_;  ///< set: writes are grouped
+  bool batch_open_ = false;
 };
 
 }  // namespace tend::store

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 
 #include <fmt/format.h>
@@ -202,22 +203,28 @@ void Engine::wake_idle_waiters() {
   for (auto* timer : idle_waiters_) timer->cancel();
 }
 
-Subscription Engine::subscribe(EventCallback callback) {
+Subscription Engine::subscribe(EventCallback callback, bool with_output) {
   std::uint64_t id;
   {
     std::lock_guard lock(subscribers_mutex_);
     id = next_subscriber_++;
-    subscribers_.emplace_back(id, std::make_shared<EventCallback>(std::move(callback)));
-    subscriber_count_.store(subscribers_.size());
+    subscribers_.push_back({id, std::make_shared<EventCallback>(std::move(callback)), with_output});
+    count_subscribers_locked();
   }
   std::weak_ptr<Engine> weak = weak_from_this();
   return Subscription([weak, id] {
     auto self = weak.lock();
     if (!self) return;
     std::lock_guard lock(self->subscribers_mutex_);
-    std::erase_if(self->subscribers_, [id](const auto& s) { return s.first == id; });
-    self->subscriber_count_.store(self->subscribers_.size());
+    std::erase_if(self->subscribers_, [id](const auto& s) { return s.id == id; });
+    self->count_subscribers_locked();
   });
+}
+
+void Engine::count_subscribers_locked() {
+  subscriber_count_.store(subscribers_.size());
+  output_subscriber_count_.store(
+      static_cast<std::size_t>(std::count_if(subscribers_.begin(), subscribers_.end(), [](const auto& s) { return s.with_output; })));
 }
 
 void Engine::emit(const Event& event) {
@@ -225,7 +232,10 @@ void Engine::emit(const Event& event) {
   {
     std::lock_guard lock(subscribers_mutex_);
     callbacks.reserve(subscribers_.size());
-    for (const auto& [id, cb] : subscribers_) callbacks.push_back(cb);
+    const bool output = event.kind == Event::Kind::output;
+    for (const auto& s : subscribers_) {
+      if (s.with_output || !output) callbacks.push_back(s.callback);
+    }
   }
   for (const auto& cb : callbacks) {
     try {

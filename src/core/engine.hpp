@@ -71,10 +71,12 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void resize(const TaskPtr& task, unsigned short rows, unsigned short cols);
   void record_activity(const TaskPtr& task);
 
-  Subscription subscribe(EventCallback callback);
+  Subscription subscribe(EventCallback callback, bool with_output = true);
   /// Delivers an event to every subscriber (on the executor).
   void emit(const Event& event);
   bool has_subscribers() const { return subscriber_count_.load(std::memory_order_relaxed) > 0; }
+  /// Someone wants output events (the bytes themselves).
+  bool has_output_subscribers() const { return output_subscriber_count_.load(std::memory_order_relaxed) > 0; }
 
   /// Stops everything with the ladders and waits for all of it, cleanup included.
   asio::awaitable<void> shutdown();
@@ -92,11 +94,17 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void on_exit(const RuntimePtr& rt, const AttemptPtr& at);
   void watch_stream(const RuntimePtr& rt, const AttemptPtr& at, Stream stream);
   void on_readable(const RuntimePtr& rt, const AttemptPtr& at, Stream stream);
-  void on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes, bool already_in_file = false);
+  /// `skipped`: bytes the task wrote to its file before `bytes` that were
+  /// not read back (already_in_file only).
+  void on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes, bool already_in_file = false,
+                 std::uint64_t skipped = 0);
   void follow_files(const RuntimePtr& rt);
   /// Reads what the task appended to its files; `bounded` yields to other
   /// work after a while and continues later.
-  void catch_up(const RuntimePtr& rt, bool bounded = false);
+  /// Reads what the task appended to its files; returns the bytes read.
+  std::size_t catch_up(const RuntimePtr& rt, bool bounded = false);
+  /// Jumps over what the ring could not keep anyway, when nobody needs the bytes.
+  std::size_t skip_ahead(const RuntimePtr& rt, Stream stream, int fd);
   void unfollow_files(const RuntimePtr& rt);
   void watch_inotify();
   void on_stream_closed(const RuntimePtr& rt, const AttemptPtr& at);
@@ -176,11 +184,19 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::array<char, 64 * 1024> read_buffer_{};
 
   std::mutex subscribers_mutex_;
-  std::vector<std::pair<std::uint64_t, std::shared_ptr<EventCallback>>> subscribers_;
+  struct Subscriber {
+    std::uint64_t id;
+    std::shared_ptr<EventCallback> callback;
+    bool with_output;
+  };
+  std::vector<Subscriber> subscribers_;
   std::uint64_t next_subscriber_ = 1;
   std::atomic<std::size_t> subscriber_count_{0};
+  std::atomic<std::size_t> output_subscriber_count_{0};
+  void count_subscribers_locked();
 
   std::optional<asio::posix::stream_descriptor> inotify_;
+  std::optional<asio::steady_timer> inotify_pause_;  ///< lets a fast writer's changes pile up
   std::unordered_map<int, std::weak_ptr<ProcessRuntime>> followed_;  ///< inotify watch -> task
   alignas(8) std::array<char, 4096> inotify_buffer_{};
 

@@ -33,6 +33,20 @@ int OutputLog::open_for_append() {
 
 void OutputLog::note_appended(std::string_view bytes) { keep_in_ring(bytes); }
 
+void OutputLog::note_appended_after(std::uint64_t skipped, std::string_view bytes) {
+  if (skipped == 0) return keep_in_ring(bytes);
+  std::lock_guard lock(mutex_);
+  // The ring's bytes would no longer sit just before the cursor: start it afresh.
+  ring_.clear();
+  ring_head_ = 0;
+  total_ += skipped;
+  const std::size_t cap = options_.ring_capacity;
+  std::string_view keep = bytes.size() > cap ? bytes.substr(bytes.size() - cap) : bytes;
+  ring_.assign(keep.begin(), keep.end());
+  ring_head_ = ring_.size() % cap;
+  total_ += bytes.size();
+}
+
 void OutputLog::append(std::string_view bytes) {
   if (bytes.empty()) return;
   // The file first: it is the durable copy, and written outside the lock so

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <unordered_set>
@@ -230,10 +231,11 @@ void Engine::on_readable(const RuntimePtr& rt, const AttemptPtr& at, Stream stre
   watch_stream(rt, at, stream);
 }
 
-void Engine::on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes, bool already_in_file) {
+void Engine::on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes, bool already_in_file,
+                       std::uint64_t skipped) {
   try {
     if (already_in_file) {
-      rt->task->output(stream).note_appended(bytes);
+      rt->task->output(stream).note_appended_after(skipped, bytes);
     } else {
       rt->task->output(stream).append(bytes);
     }
@@ -257,7 +259,7 @@ void Engine::on_output(const RuntimePtr& rt, Stream stream, std::string_view byt
     }
   }
   if (progressed) record_activity(rt->task);
-  if (has_subscribers()) emit(Event{Event::Kind::output, rt->task, stream, bytes, {}});
+  if (has_output_subscribers()) emit(Event{Event::Kind::output, rt->task, stream, bytes, {}});
 }
 
 void Engine::on_stream_closed(const RuntimePtr& rt, const AttemptPtr& at) {
@@ -445,6 +447,7 @@ void Engine::follow_files(const RuntimePtr& rt) {
     int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
     inotify_.emplace(executor_, fd);
+    inotify_pause_.emplace(executor_);
     watch_inotify();
   }
   for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
@@ -463,6 +466,7 @@ void Engine::watch_inotify() {
   inotify_->async_wait(asio::posix::descriptor_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_) return;
     std::unordered_set<ProcessRuntime*> seen;
+    std::size_t read_back = 0;
     while (true) {
       ssize_t n = ::read(self->inotify_->native_handle(), self->inotify_buffer_.data(), self->inotify_buffer_.size());
       if (n <= 0) break;
@@ -472,18 +476,28 @@ void Engine::watch_inotify() {
         auto it = self->followed_.find(event->wd);
         if (it == self->followed_.end()) continue;
         auto rt = it->second.lock();
-        if (rt && seen.insert(rt.get()).second) self->catch_up(rt, true);
+        if (rt && seen.insert(rt.get()).second) read_back += self->catch_up(rt, true);
       }
     }
-    self->watch_inotify();
+    // A task writing fast wakes us on every write; a short pause lets its
+    // changes pile up into one event and one bigger read. Chatty but slow
+    // tasks keep their immediate echo.
+    constexpr std::size_t heavy = 1 << 20;
+    if (read_back < heavy) return self->watch_inotify();
+    self->inotify_pause_->expires_after(std::chrono::milliseconds(2));
+    self->inotify_pause_->async_wait([self](boost::system::error_code ec) {
+      if (!ec && !self->closed_) self->watch_inotify();
+    });
   });
 }
 
-void Engine::catch_up(const RuntimePtr& rt, bool bounded) {
+std::size_t Engine::catch_up(const RuntimePtr& rt, bool bounded) {
   bool more = false;
+  std::size_t total = 0;
   for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
     int fd = rt->tail_fds[s == Stream::stdout_stream ? 0 : 1].get();
     if (fd < 0) continue;
+    total += skip_ahead(rt, s, fd);
     for (int round = 0;; ++round) {
       if (bounded && round == 16) {
         more = true;  // a task that writes faster than we read must not starve the loop
@@ -492,7 +506,10 @@ void Engine::catch_up(const RuntimePtr& rt, bool bounded) {
       auto offset = static_cast<off_t>(rt->task->output(s).size());
       ssize_t n = ::pread(fd, read_buffer_.data(), read_buffer_.size(), offset);
       if (n <= 0) break;
+      total += static_cast<std::size_t>(n);
       on_output(rt, s, std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)), true);
+      // A regular file reads short only at its end: no need to ask again.
+      if (static_cast<std::size_t>(n) < read_buffer_.size()) break;
     }
   }
   if (more) {
@@ -500,6 +517,32 @@ void Engine::catch_up(const RuntimePtr& rt, bool bounded) {
       if (!self->closed_ && rt->tail_fds[0]) self->catch_up(rt, true);
     });
   }
+  return total;
+}
+
+std::size_t Engine::skip_ahead(const RuntimePtr& rt, Stream stream, int fd) {
+  // Only when no byte is wanted on its way: no output subscriber, no pattern
+  // to look for. The file keeps everything for readers by cursor.
+  if (has_output_subscribers() || rt->progress_pattern || (rt->ready_pattern && !rt->ready_pattern_seen)) return 0;
+  OutputLog& log = rt->task->output(stream);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return 0;
+  const std::uint64_t have = log.size(), size = static_cast<std::uint64_t>(st.st_size);
+  const std::size_t cap = log.ring_capacity();
+  if (size <= have + cap + read_buffer_.size()) return 0;  // not worth it
+  const std::uint64_t from = size - cap;
+  std::string tail(cap, '\0');
+  std::size_t got = 0;
+  while (got < cap) {
+    ssize_t n = ::pread(fd, tail.data() + got, cap - got, static_cast<off_t>(from + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got == 0) return 0;
+  tail.resize(got);
+  on_output(rt, stream, tail, true, from - have);
+  return got;
 }
 
 void Engine::unfollow_files(const RuntimePtr& rt) {

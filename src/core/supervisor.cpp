@@ -184,7 +184,9 @@ asio::awaitable<void> Supervisor::async_wait_ready(TaskPtr task, Duration timeou
 
 void Supervisor::wait_ready(const TaskPtr& task, Duration timeout) { block_on(engine_->wait_ready(task, timeout)); }
 
-Subscription Supervisor::subscribe(EventCallback callback) { return engine_->subscribe(std::move(callback)); }
+Subscription Supervisor::subscribe(EventCallback callback, bool with_output) {
+  return engine_->subscribe(std::move(callback), with_output);
+}
 
 asio::awaitable<void> Supervisor::async_shutdown() { return engine_->shutdown(); }
 

@@ -90,7 +90,7 @@ AgentService::AgentService(Supervisor& supervisor, store::StateStore* store, std
     save(it->second);
     ticket_of_worker_.erase(it);
   };
-  worker_exits_ = sup_.subscribe(on_event);
+  worker_exits_ = sup_.subscribe(on_event, /*with_output=*/false);
 }
 
 namespace {

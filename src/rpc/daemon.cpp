@@ -57,7 +57,7 @@ int run_daemon(const DaemonOptions& options) {
   auto on_event = [&](const Event& e) {
     if (e.kind != Event::Kind::output) service.persist(e.task);
   };
-  Subscription persistence = sup.subscribe(on_event);
+  Subscription persistence = sup.subscribe(on_event, /*with_output=*/false);
 
   // Everything below touches the Supervisor, so it runs on its executor:
   // take up where the last daemon left off, then open the socket.

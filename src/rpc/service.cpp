@@ -527,7 +527,7 @@ json Service::subscribe(Params p, const std::shared_ptr<Session>& session) {
     }
     s->send(make_notification("event", params));
   };
-  session->subscriptions.push_back(sup_.subscribe(on_event));
+  session->subscriptions.push_back(sup_.subscribe(on_event, with_output));
   return {{"subscribed", true}};
 }
 

@@ -56,6 +56,11 @@ class OutputLog {
   /// Takes note of bytes someone else (the task itself) already appended to
   /// the file: they join the ring and move the cursor, without being written.
   void note_appended(std::string_view bytes);
+  /// The same after a gap: the task appended `skipped` bytes nobody read back
+  /// (they are in the file only), then `bytes`. The cursor moves past both;
+  /// the ring holds only `bytes` (so the file serves anything older).
+  void note_appended_after(std::uint64_t skipped, std::string_view bytes);
+  std::size_t ring_capacity() const { return options_.ring_capacity; }
   /// Marks the end of the stream.
   void close();
 

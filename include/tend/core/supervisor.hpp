@@ -247,7 +247,11 @@ class Supervisor {
 
   // --- Events ---------------------------------------------------------------
 
-  Subscription subscribe(EventCallback callback);
+  /// Every event, in order, on the executor, until the Subscription goes.
+  /// Without `with_output`, output events (the bytes) are not delivered: a
+  /// Supervisor nobody reads output from live need not read back what tasks
+  /// write to their own log files beyond what its memory ring keeps.
+  Subscription subscribe(EventCallback callback, bool with_output = true);
 
   // --- Cleanup ----------------------------------------------------------------
 

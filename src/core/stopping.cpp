@@ -46,7 +46,9 @@ bool in_group(pid_t pid, pid_t pgid) {
 }
 
 // The variable that carries every task's marker ("TEND_TASK=...").
-std::string_view marker_variable(const std::string& marker) { return std::string_view(marker).substr(0, marker.find('=')); }
+std::string_view marker_variable(const std::string& marker) {
+  return std::string_view(marker).substr(0, marker.find('='));
+}
 
 }  // namespace
 

@@ -152,7 +152,9 @@ void ProcessSnapshot::read_environment_entries(std::string_view name) {
 
 std::vector<pid_t> ProcessSnapshot::task_processes(pid_t pgid, std::string_view marker) const {
   std::unordered_set<pid_t> members;
-  if (auto it = live_by_group_.find(pgid); it != live_by_group_.end()) members.insert(it->second.begin(), it->second.end());
+  if (auto it = live_by_group_.find(pgid); it != live_by_group_.end()) {
+    members.insert(it->second.begin(), it->second.end());
+  }
   if (!marker.empty()) {
     if (!environment_variable_ || marker.substr(0, marker.find('=')) != *environment_variable_) {
       throw std::logic_error("ProcessSnapshot: the environment entries of this marker were not read: " +

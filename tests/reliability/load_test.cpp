@@ -210,7 +210,8 @@ ConcurrentRound run_concurrently(LoadedDaemon& daemon, std::size_t count, const 
     EXPECT_EQ(t["state"], "killed") << t.dump();
     EXPECT_EQ(t["history"].size(), 1u) << t.dump();
   }
-  EXPECT_TRUE(daemon.settles_to(baseline)) << "before: " << describe(baseline) << "; after: " << describe(daemon.read());
+  EXPECT_TRUE(daemon.settles_to(baseline))
+      << "before: " << describe(baseline) << "; after: " << describe(daemon.read());
   json cleaned = call(daemon.rpc(), "task.clean", json::object());
   EXPECT_EQ(cleaned["removed"].size(), count);
   return round;
@@ -298,7 +299,9 @@ TEST(Load, ShortTasksByTheThousandEachSucceedWithTheirOutputAndLeaveNothing) {
   std::size_t succeeded = 0, output_right = 0;
   for (std::size_t first = 0; first < total; first += kWave) {
     std::vector<json> runs;
-    for (std::size_t n = first; n < first + kWave && n < total; ++n) runs.push_back({{"argv", {"/bin/echo", std::to_string(n)}}});
+    for (std::size_t n = first; n < first + kWave && n < total; ++n) {
+      runs.push_back({{"argv", {"/bin/echo", std::to_string(n)}}});
+    }
     std::vector<json> queued = call_all(daemon.rpc(), "task.run", runs);
     json waited = call(daemon.rpc(), "task.wait", {{"ids", task_ids(queued)}, {"timeout_ms", 60000}});
     ASSERT_FALSE(waited["timed_out"].get<bool>()) << waited["pending"].size() << " tasks still pending";
@@ -326,7 +329,8 @@ TEST(Load, ShortTasksByTheThousandEachSucceedWithTheirOutputAndLeaveNothing) {
   EXPECT_EQ(succeeded, total);
   EXPECT_EQ(output_right, total);
 
-  EXPECT_TRUE(daemon.settles_to(baseline)) << "before: " << describe(baseline) << "; after: " << describe(daemon.read());
+  EXPECT_TRUE(daemon.settles_to(baseline))
+      << "before: " << describe(baseline) << "; after: " << describe(daemon.read());
   DaemonReading after = daemon.read();
   EXPECT_EQ(after.zombie_children, 0u);
   EXPECT_LE(after.descriptors, baseline.descriptors) << describe(after);

@@ -257,7 +257,9 @@ TEST(Load, ShutdownWithTwoThousandRunningTasksEndsEveryOneWithinSeconds) {
   ASSERT_GT(pid, 1);
   EXPECT_TRUE(eventually([&] { return !std::filesystem::exists("/proc/" + std::to_string(pid)); }, 60s));
   double shutdown_s = seconds_since(stop_at);
-  EXPECT_LT(shutdown_s, 5.0);  // before: not within 60 s
+  // Before: not within 60 s. Here: under 1 s; the bound leaves room for
+  // sanitizers and a parallel ctest.
+  EXPECT_LT(shutdown_s, 10.0);
 
   // No sleeper outlived it (a pid seen again must be another process).
   std::size_t left = 0;

@@ -97,8 +97,9 @@ int main(int argc, char** argv) {
   }
   fmt::print("\nWith {} tasks the daemon holds {} descriptors ({:.1f} per task).\n", running_many, fds_many,
              static_cast<double>(fds_many) / static_cast<double>(std::max<std::size_t>(running_many, 1)));
-  // Stopping a task scans every process on the machine for its members, so
-  // a shutdown of N tasks is O(N x processes): bounded here, reported either way.
+  // A shutdown stops every task; the stops of one turn of the daemon's loop
+  // share one reading of /proc (it was one per task: O(N x processes), and
+  // 5000 tasks did not stop within 30 s). Bounded here, reported either way.
   auto limit = std::chrono::seconds(small ? 20 : 30);
   if (auto secs = daemon.stop(limit))
     fmt::print("(daemon.shutdown with {} tasks: the daemon exited after {:.2f} s)\n", running_many, *secs);

@@ -25,6 +25,9 @@
 #include "tend/core/supervisor.hpp"
 
 namespace tend {
+namespace process {
+class ProcessSnapshot;
+}
 
 enum class StopCause { request, timeout, wait_timeout, stalled, shutdown };
 
@@ -118,11 +121,22 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void release_attempt(const RuntimePtr& rt, const AttemptPtr& at);
   void release_if_done(const RuntimePtr& rt);
   bool leftovers_exist(const RuntimePtr& rt, const AttemptPtr& at) const;
-  std::string scan_marker(const RuntimePtr& rt) const;
 
   // stopping.cpp
   asio::awaitable<void> stop_processes(RuntimePtr rt, AttemptPtr at, StopLadder ladder);
   void signal_members(const RuntimePtr& rt, const AttemptPtr& at, int signal);
+  /// The process table as read in this turn of the event loop: the first
+  /// caller reads /proc, every handler already queued shares that reading,
+  /// and a handler posted behind them drops it. So a burst of stops (a
+  /// shutdown, a kill of many tasks) reads /proc once, and no one sees a
+  /// reading older than the event they react to.
+  std::shared_ptr<const process::ProcessSnapshot> process_snapshot();
+  /// A fresh reading; with the task markers' environment entries only when
+  /// escapees may exist outside every task's process tree.
+  std::shared_ptr<process::ProcessSnapshot> take_process_snapshot() const;
+  /// The processes of an attempt, as `snapshot` saw them.
+  std::vector<pid_t> members_in(const process::ProcessSnapshot& snapshot, const RuntimePtr& rt,
+                                const AttemptPtr& at) const;
 
   // queue.cpp
   void schedule();
@@ -206,6 +220,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   bool unknown_children_seen_ = false;
   void scan_orphans();
   std::optional<asio::signal_set> stop_signals_;
+  std::shared_ptr<const process::ProcessSnapshot> snapshot_;  ///< this turn's; see process_snapshot()
 };
 
 }  // namespace tend

@@ -429,17 +429,6 @@ bool Engine::leftovers_exist(const RuntimePtr& rt, const AttemptPtr& at) const {
   return false;
 }
 
-std::string Engine::scan_marker(const RuntimePtr& rt) const {
-  // As subreaper, an escapee is either a descendant of a group member (the
-  // tree walk finds it) or reparented to us: the environment scan, the slow
-  // part, is needed only when we have children we did not spawn.
-  if (!options_.adopt_orphans) return rt->marker;
-  for (pid_t pid : process::list_children()) {
-    if (!process::SpawnedChildren::contains(pid)) return rt->marker;
-  }
-  return {};
-}
-
 // --- Output written straight to files ------------------------------------------
 
 void Engine::follow_files(const RuntimePtr& rt) {

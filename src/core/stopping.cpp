@@ -45,12 +45,45 @@ bool in_group(pid_t pid, pid_t pgid) {
   return info && info->pgid == pgid;
 }
 
+// The variable that carries every task's marker ("TEND_TASK=...").
+std::string_view marker_variable(const std::string& marker) {
+  return std::string_view(marker).substr(0, marker.find('='));
+}
+
 }  // namespace
+
+std::shared_ptr<process::ProcessSnapshot> Engine::take_process_snapshot() const {
+  auto snapshot = std::make_shared<process::ProcessSnapshot>(process::ProcessSnapshot::take());
+  // As subreaper, an escapee is either a descendant of a group member (the
+  // tree walk finds it) or reparented to us: the environment scan, the slow
+  // part, is needed only when we have live children we did not spawn.
+  bool escapees_possible = !options_.adopt_orphans;
+  for (pid_t child : snapshot->children_of(::getpid())) {
+    escapees_possible = escapees_possible || !process::SpawnedChildren::contains(child);
+  }
+  if (escapees_possible) snapshot->read_environment_entries(marker_variable(marker_prefix_));
+  return snapshot;
+}
+
+std::shared_ptr<const process::ProcessSnapshot> Engine::process_snapshot() {
+  if (snapshot_) return snapshot_;
+  snapshot_ = take_process_snapshot();
+  // Handlers queued from now on may react to events after this reading.
+  asio::post(executor_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->snapshot_.reset();
+  });
+  return snapshot_;
+}
+
+std::vector<pid_t> Engine::members_in(const process::ProcessSnapshot& snapshot, const RuntimePtr& rt,
+                                      const AttemptPtr& at) const {
+  return snapshot.task_processes(at->pgid, snapshot.environment_variable() ? std::string_view(rt->marker) : "");
+}
 
 void Engine::signal_members(const RuntimePtr& rt, const AttemptPtr& at, int signal) {
   const bool leader_alive = !at->exit;
   if (leader_alive) at->pidfd.send_signal_to_group(signal);
-  for (auto& m : pin_members(process::find_task_processes(at->pgid, scan_marker(rt)), at->pgid, rt->marker)) {
+  for (auto& m : pin_members(members_in(*process_snapshot(), rt, at), at->pgid, rt->marker)) {
     // Group members already got it through the group.
     if (m.pid() == at->pgid || (leader_alive && in_group(m.pid(), at->pgid))) continue;
     m.send_signal(signal);
@@ -103,8 +136,7 @@ asio::awaitable<void> Engine::stop_processes(RuntimePtr rt, AttemptPtr at, StopL
     bool anyone = false;
     if (leader_alive) anyone = at->pidfd.send_signal_to_group(step.signal);
     // Everything that belongs to the task, including escapees outside the group.
-    std::vector<process::Pidfd> members =
-        pin_members(process::find_task_processes(at->pgid, scan_marker(rt)), at->pgid, rt->marker);
+    std::vector<process::Pidfd> members = pin_members(members_in(*process_snapshot(), rt, at), at->pgid, rt->marker);
     for (auto& m : members) {
       if (m.pid() == at->pgid || (leader_alive && in_group(m.pid(), at->pgid))) continue;
       anyone = m.send_signal(step.signal) || anyone;
@@ -148,8 +180,7 @@ asio::awaitable<void> Engine::stop_processes(RuntimePtr rt, AttemptPtr at, StopL
       watch->cancel();
       watch->release();  // the Pidfd owns the descriptor
     }
-    if (at->exit && gate->remaining == 0 &&
-        process::find_task_processes(at->pgid, scan_marker(rt)).empty()) {
+    if (at->exit && gate->remaining == 0 && members_in(*process_snapshot(), rt, at).empty()) {
       co_return;  // everyone is gone
     }
   }
@@ -201,6 +232,13 @@ void Engine::close_now() {
   std::vector<process::Pidfd*> leaders;
   std::vector<AttemptPtr> leader_attempts;
   std::vector<process::Pidfd> escaped;
+  // One reading for every task; close_now() may run without the event loop,
+  // so not the loop's shared one. Every marker is looked for, as before.
+  std::optional<process::ProcessSnapshot> snapshot;
+  if (!live.empty()) {
+    snapshot = process::ProcessSnapshot::take();
+    snapshot->read_environment_entries(marker_variable(marker_prefix_));
+  }
   for (const auto& rt : live) {
     for (const auto& at : rt->live_attempts) {
       // A re-adopted leader is not our child: it is signalled, not reaped.
@@ -208,7 +246,7 @@ void Engine::close_now() {
         leaders.push_back(&at->pidfd);
         leader_attempts.push_back(at);
       }
-      for (auto& m : pin_members(process::find_task_processes(at->pgid, rt->marker), at->pgid, rt->marker)) {
+      for (auto& m : pin_members(snapshot->task_processes(at->pgid, rt->marker), at->pgid, rt->marker)) {
         if (at->adopted || !in_group(m.pid(), at->pgid)) escaped.push_back(std::move(m));
       }
     }

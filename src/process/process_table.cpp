@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -103,31 +104,90 @@ bool environ_contains(pid_t pid, std::string_view entry) {
   return false;
 }
 
-std::vector<pid_t> find_task_processes(pid_t pgid, std::string_view marker) {
-  const pid_t self = ::getpid();
-  std::vector<ProcessInfo> all = list_processes();
+namespace {
+
+// Every entry of `text` (a /proc/<pid>/environ: NUL-separated) that starts with `prefix`.
+template <typename Fn>
+void for_each_entry_with_prefix(std::string_view text, std::string_view prefix, Fn fn) {
+  while (!text.empty()) {
+    auto nul = text.find('\0');
+    std::string_view entry = text.substr(0, nul);
+    if (entry.substr(0, prefix.size()) == prefix) fn(entry);
+    if (nul == std::string_view::npos) break;
+    text.remove_prefix(nul + 1);
+  }
+}
+
+bool is_live_other(const ProcessInfo& p, pid_t self) { return p.pid != self && p.state != 'Z'; }
+
+}  // namespace
+
+ProcessSnapshot ProcessSnapshot::take() {
+  ProcessSnapshot snapshot;
+  snapshot.self_ = ::getpid();
+  snapshot.processes_ = list_processes();
+  for (const auto& p : snapshot.processes_) {
+    if (!is_live_other(p, snapshot.self_)) continue;
+    snapshot.live_by_group_[p.pgid].push_back(p.pid);
+    snapshot.live_children_[p.ppid].push_back(p.pid);
+  }
+  return snapshot;
+}
+
+void ProcessSnapshot::read_environment_entries(std::string_view name) {
+  const std::string prefix = std::string(name) + "=";
+  live_by_environment_entry_.clear();
+  std::string text;
+  for (const auto& p : processes_) {
+    if (!is_live_other(p, self_)) continue;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/environ", p.pid);
+    if (!read_file(path, text)) continue;
+    for_each_entry_with_prefix(text, prefix, [&](std::string_view entry) {
+      live_by_environment_entry_[std::string(entry)].push_back(p.pid);
+    });
+  }
+  environment_variable_ = std::string(name);
+}
+
+std::vector<pid_t> ProcessSnapshot::task_processes(pid_t pgid, std::string_view marker) const {
   std::unordered_set<pid_t> members;
-  for (const auto& p : all) {
-    if (p.pid == self || p.state == 'Z') continue;
-    if (p.pgid == pgid || (!marker.empty() && environ_contains(p.pid, marker))) members.insert(p.pid);
+  if (auto it = live_by_group_.find(pgid); it != live_by_group_.end()) {
+    members.insert(it->second.begin(), it->second.end());
+  }
+  if (!marker.empty()) {
+    if (!environment_variable_ || marker.substr(0, marker.find('=')) != *environment_variable_) {
+      throw std::logic_error("ProcessSnapshot: the environment entries of this marker were not read: " +
+                             std::string(marker));
+    }
+    auto it = live_by_environment_entry_.find(std::string(marker));
+    if (it != live_by_environment_entry_.end()) members.insert(it->second.begin(), it->second.end());
   }
   // Descendants of members belong too, even with a scrubbed environment.
-  std::unordered_multimap<pid_t, pid_t> children;
-  for (const auto& p : all) {
-    if (p.pid != self && p.state != 'Z') children.emplace(p.ppid, p.pid);
-  }
   std::vector<pid_t> frontier(members.begin(), members.end());
   while (!frontier.empty()) {
     pid_t parent = frontier.back();
     frontier.pop_back();
-    auto [first, last] = children.equal_range(parent);
-    for (auto it = first; it != last; ++it) {
-      if (members.insert(it->second).second) frontier.push_back(it->second);
+    auto children = live_children_.find(parent);
+    if (children == live_children_.end()) continue;
+    for (pid_t child : children->second) {
+      if (members.insert(child).second) frontier.push_back(child);
     }
   }
   std::vector<pid_t> result(members.begin(), members.end());
   std::sort(result.begin(), result.end());
   return result;
+}
+
+std::vector<pid_t> ProcessSnapshot::children_of(pid_t parent) const {
+  auto it = live_children_.find(parent);
+  return it == live_children_.end() ? std::vector<pid_t>{} : it->second;
+}
+
+std::vector<pid_t> find_task_processes(pid_t pgid, std::string_view marker) {
+  ProcessSnapshot snapshot = ProcessSnapshot::take();
+  if (!marker.empty()) snapshot.read_environment_entries(marker.substr(0, marker.find('=')));
+  return snapshot.task_processes(pgid, marker);
 }
 
 }  // namespace tend::process

@@ -1,5 +1,6 @@
 #include "tend/rpc/service.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <regex>
@@ -435,6 +436,17 @@ json Service::pause_resume(Params p, bool pause) {
   return status_json(task);
 }
 
+namespace {
+
+// A forgotten task's record is freed, but free() gives heap back to the
+// system only from its top, and the daemon's long-lived allocations sit
+// among the freed ones: without this, RSS stays at its peak after a clean of
+// thousands of tasks (Load.ShortTasks...: 10 MiB grew to 17.7 MiB for good;
+// with it, 11.1 MiB).
+void give_freed_memory_back() { ::malloc_trim(0); }
+
+}  // namespace
+
 void Service::forget(const TaskPtr& task) {
   sup_.discard(task);
   if (store_) store_->remove(task->id());
@@ -453,6 +465,7 @@ json Service::remove(Params p) {
     forget(t);
     removed.push_back(t->id());
   }
+  give_freed_memory_back();
   return {{"removed", removed}};
 }
 
@@ -463,6 +476,7 @@ json Service::clean(Params) {
     forget(t);
     removed.push_back(t->id());
   }
+  give_freed_memory_back();
   return {{"removed", removed}};
 }
 

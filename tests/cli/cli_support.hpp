@@ -24,7 +24,8 @@ struct Result {
 /// is stopped at the end.
 class TendHome {
  public:
-  TendHome() : socket_(dir_.path() / "run" / "tend.sock"), state_(dir_.path() / "state") {}
+  TendHome()
+      : socket_(dir_.path() / "run" / "tend.sock"), state_(dir_.path() / "state"), runner_(runner_options(dir_)) {}
   ~TendHome() {
     tend({"daemon", "stop"}, std::chrono::seconds(30));
   }
@@ -55,6 +56,15 @@ class TendHome {
   const std::filesystem::path& state() const { return state_; }
 
  private:
+  // The CLI's output goes to files too: a memory-only log keeps its last
+  // 1 MiB, and `tend ls --json` of a few thousand tasks is more than that.
+  static SupervisorOptions runner_options(const TempDir& dir) {
+    SupervisorOptions options;
+    options.log_dir = dir.path() / "cli-output";
+    std::filesystem::create_directories(options.log_dir);
+    return options;
+  }
+
   TempDir dir_;
   std::filesystem::path socket_;
   std::filesystem::path state_;

@@ -187,16 +187,21 @@ void StateStore::exec(const char* sql) {
 
 void StateStore::save(const TaskSpec& spec, const TaskStatus& status) {
   const std::string state(to_string(status.state));
-  bool transition = saved_state(status.id) != status.state;
+  const std::optional<TaskState> saved = saved_state(status.id);
+  const std::string status_text =
+      status_to_json(status, spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   Write tx(*this);
-  Statement upsert(db_, prepared("INSERT INTO tasks (id, spec, status, state) VALUES (?, ?, ?, ?) ON CONFLICT(id) "
-                                 "DO UPDATE SET spec = excluded.spec, status = excluded.status, state = excluded.state"));
-  upsert.bind(1, static_cast<std::int64_t>(status.id))
-      .bind(2, spec_to_json(spec).dump())
-      .bind(3, status_to_json(status, spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
-      .bind(4, state);
-  upsert.step();
-  if (transition) {
+  if (saved) {
+    // A task's spec never changes once it is recorded: only its status is written again.
+    Statement update(db_, prepared("UPDATE tasks SET status = ?, state = ? WHERE id = ?"));
+    update.bind(1, status_text).bind(2, state).bind(3, static_cast<std::int64_t>(status.id)).step();
+  } else {
+    Statement upsert(db_, prepared("INSERT INTO tasks (id, spec, status, state) VALUES (?, ?, ?, ?) ON CONFLICT(id) "
+                                   "DO UPDATE SET spec = excluded.spec, status = excluded.status, state = excluded.state"));
+    upsert.bind(1, static_cast<std::int64_t>(status.id)).bind(2, spec_to_json(spec).dump()).bind(3, status_text).bind(4, state);
+    upsert.step();
+  }
+  if (saved != status.state) {
     Statement t(db_, prepared("INSERT INTO transitions (task_id, at, state, reason) VALUES (?, ?, ?, ?)"));
     t.bind(1, static_cast<std::int64_t>(status.id)).bind(2, format_time(Clock::now())).bind(3, state).bind(4, status.reason);
     t.step();

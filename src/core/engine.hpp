@@ -164,6 +164,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   SupervisorOptions options_;
   std::optional<SpareLogFiles> spare_logs_;  ///< with a log_dir
   std::string marker_prefix_;
+  /// Tasks taken up after a restart: their escapees are not our children,
+  /// so finding them takes the environment scan.
+  bool adopted_any_ = false;
   bool closed_ = false;
   bool closed_queue_ = false;  ///< shutting down: queued tasks stay queued
 

@@ -64,6 +64,7 @@ void Engine::launch(const TaskPtr& task) {
   const TaskSpec& s = task->spec();
   auto rt = std::make_shared<ProcessRuntime>(executor_, task);
   rt->marker = marker_for(task->id());
+  TaskControl::update(*task, [&](TaskStatus& st) { st.marker = rt->marker; });
   rt->ladder = s.stop.value_or(options_.stop_ladder);
   TimeoutDefaults defaults = options_.policy.defaults_for(s.command_line());
   rt->timeout = effective(s.timeout, defaults.wall);

@@ -52,7 +52,9 @@ void Engine::adopt(const TaskPtr& task) {
     return;
   }
   auto rt = std::make_shared<ProcessRuntime>(executor_, task);
-  rt->marker = marker_for(task->id());
+  // Its processes carry the marker of the Supervisor that started it.
+  rt->marker = st.marker.empty() ? marker_for(task->id()) : st.marker;
+  adopted_any_ = true;
   const TaskSpec& s = task->spec();
   rt->ladder = s.stop.value_or(options_.stop_ladder);
   auto at = std::make_shared<ProcessAttempt>(executor_);

@@ -57,7 +57,7 @@ std::shared_ptr<process::ProcessSnapshot> Engine::take_process_snapshot() const 
   // As subreaper, an escapee is either a descendant of a group member (the
   // tree walk finds it) or reparented to us: the environment scan, the slow
   // part, is needed only when we have live children we did not spawn.
-  bool escapees_possible = !options_.adopt_orphans;
+  bool escapees_possible = !options_.adopt_orphans || adopted_any_;
   for (pid_t child : snapshot->children_of(::getpid())) {
     escapees_possible = escapees_possible || !process::SpawnedChildren::contains(child);
   }

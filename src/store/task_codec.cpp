@@ -178,6 +178,7 @@ json status_to_json(const TaskStatus& st, const TaskSpec& spec) {
       {"duration_ms", st.duration.count()},
       {"pid", st.pid},
       {"pid_start_time", st.pid_start_time},
+      {"marker", st.marker},
       {"attempts", st.attempts},
       {"paused", st.paused},
       {"ready", st.ready},
@@ -203,6 +204,7 @@ TaskStatus status_from_json(const json& j) {
   st.reason = field<std::string>(j, "reason", "");
   st.pid = field<pid_t>(j, "pid", 0);
   st.pid_start_time = field<std::uint64_t>(j, "pid_start_time", 0);
+  st.marker = field<std::string>(j, "marker", "");
   if (auto t = field<std::string>(j, "started_at", ""); !t.empty()) st.started_at = parse_time(t);
   if (auto t = field<std::string>(j, "ended_at", ""); !t.empty()) st.ended_at = parse_time(t);
   st.duration = Duration(field<std::int64_t>(j, "duration_ms", 0));

@@ -22,9 +22,11 @@ SupervisorOptions direct_files(const std::filesystem::path& dir) {
 
 // A process started the way a daemon starts a task (writing its own log
 // files), but by nobody who will be around: what a crashed daemon leaves.
-TaskStatus orphaned_task(TaskId id, const std::filesystem::path& dir, const std::string& command) {
+TaskStatus orphaned_task(TaskId id, const std::filesystem::path& dir, const std::string& command,
+                         const std::string& marker = "") {
   process::SpawnOptions so;
   so.shell_command = command;
+  if (!marker.empty()) so.set_env.emplace_back(marker.substr(0, marker.find('=')), marker.substr(marker.find('=') + 1));
   so.stdout_file = dir / (std::to_string(id) + ".stdout");
   so.stderr_file = dir / (std::to_string(id) + ".stderr");
   auto child = process::spawn(so);
@@ -35,6 +37,7 @@ TaskStatus orphaned_task(TaskId id, const std::filesystem::path& dir, const std:
   st.pid_start_time = process::read_process_info(child.pid)->start_time;
   st.started_at = Clock::now();
   st.attempts = 1;
+  st.marker = marker;
   // The test process stays its parent (and reaps it at exit); for the
   // Supervisor it is somebody else's process, as after a daemon restart.
   return st;
@@ -158,4 +161,29 @@ TEST(Restore, AQueuedTaskIsQueuedAgain) {
   auto status = sup.wait(task, Duration(10s));
   ASSERT_TRUE(status);
   EXPECT_EQ(status->state, TaskState::succeeded);
+}
+
+// The old Supervisor's marker is in the record: a later one finds the task's
+// escapee by it, though the escapee is neither its child nor in the group.
+TEST(Restore, AnEscapeeOfATaskTakenUpIsStoppedWithIt) {
+  test::TempDir dir;
+  auto tag = test::unique_tag();
+  auto marker = "TEND_TASK=4242-0badf00d/7";
+  auto recorded = orphaned_task(7, dir.path(), "export " + tag + "; (setsid sleep 1000 &); exec sleep 1000", marker);
+  ASSERT_TRUE(test::eventually([&] { return test::processes_with(tag).size() == 2; }));
+  Supervisor sup(direct_files(dir.path()));
+  auto task = sup.restore(TaskSpec::shell("…"), recorded);
+  ASSERT_EQ(task->state(), TaskState::running);
+  EXPECT_EQ(task->status().marker, marker);
+  auto status = sup.stop_and_wait(task);
+  EXPECT_EQ(status.state, TaskState::killed);
+  EXPECT_TRUE(test::eventually([&] { return test::processes_with(tag).empty(); }))
+      << test::processes_with(tag).size() << " left";
+}
+
+TEST(Restore, ATasksMarkerIsInItsStatus) {
+  Supervisor sup;
+  auto task = sup.run(TaskSpec::exec({"true"}));
+  EXPECT_EQ(task->status().marker.rfind("TEND_TASK=", 0), 0u) << task->status().marker;
+  sup.wait(task, Duration(10s));
 }

@@ -150,6 +150,9 @@ struct TaskStatus {
   /// The process's start time in clock ticks after boot: with pid, an
   /// identity that survives PID reuse (how a restarted daemon re-adopts).
   std::uint64_t pid_start_time = 0;
+  /// The `TEND_TASK=...` entry its processes inherit: how its escaped
+  /// descendants are found, by this Supervisor or one that takes it up later.
+  std::string marker;
   std::optional<Clock::time_point> started_at;
   std::optional<Clock::time_point> ended_at;
   /// Time from start to end (or to now while running).

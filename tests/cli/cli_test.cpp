@@ -47,6 +47,17 @@ TEST(Cli, RunLsStatusLogsWaitKillRoundTrip) {
   EXPECT_EQ(home.tend({"wait", "2"}).exit_code, 1);  // a killed task has failed
 }
 
+TEST(Cli, LogsPrintsAllOfABigBinaryOutputByteForByte) {
+  // More than one answer's 16 MiB, and bytes that are not UTF-8.
+  TendHome home;
+  ASSERT_EQ(home.tend({"run", "--wait", "--", "head", "-c", "20000000", "/dev/urandom"}).exit_code, 0);
+  auto shown = home.tend({"logs", "1", "--stdout"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  std::string on_disk = file_text(home.state() / "logs" / "1.stdout");
+  EXPECT_EQ(on_disk.size(), 20000000u);
+  EXPECT_TRUE(shown.out == on_disk) << shown.out.size() << " bytes shown";
+}
+
 TEST(Cli, ExitCodesFollowTimeout1) {
   TendHome home;
   EXPECT_EQ(home.tend({"run", "--wait", "--", "sh", "-c", "exit 3"}).exit_code, 3);

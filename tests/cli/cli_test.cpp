@@ -150,6 +150,9 @@ TEST(Cli, TheDaemonSurvivesGarbageHugeLinesAndDepartingClients) {
     c.send("this is not json\n");
     auto e = c.receive();
     EXPECT_EQ(e["error"]["code"], -32700);
+    // A number too large for a double: also a parse error, on the same connection.
+    c.send(R"({"jsonrpc":"2.0","id":6,"method":"daemon.status","params":{"x":1E400}})" "\n");
+    EXPECT_EQ(c.receive()["error"]["code"], -32700);
     c.send(R"({"jsonrpc":"2.0","id":7,"method":"no.such.method"})" "\n");
     EXPECT_EQ(c.receive()["error"]["code"], -32601);
     c.send(R"({"jsonrpc":"2.0","id":8,"method":"task.status","params":{"id":[1]}})" "\n");

@@ -49,7 +49,8 @@ Action Protocol::handle_line(std::string_view line) {
   json message;
   try {
     message = json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // Not only parse_error: a number too large for a double (1E400) is an out_of_range.
     action.reply =
         rpc::make_error(nullptr, code::parse_error, fmt::format("parse error: not valid JSON ({})", e.what()));
     return action;

@@ -10,7 +10,8 @@ Request parse_request(std::string_view line) {
   json j;
   try {
     j = json::parse(line);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // Not only parse_error: a number too large for a double (1E400) is an out_of_range.
     throw RpcError(error_code::parse_error, fmt::format("parse error: not valid JSON ({})", e.what()));
   }
   if (!j.is_object()) throw RpcError(error_code::invalid_request, "invalid request: expected a JSON object");

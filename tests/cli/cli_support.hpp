@@ -24,8 +24,7 @@ struct Result {
 /// is stopped at the end.
 class TendHome {
  public:
-  TendHome()
-      : socket_(dir_.path() / "run" / "tend.sock"), state_(dir_.path() / "state"), runner_(runner_options(dir_)) {}
+  TendHome() : socket_(dir_.path() / "run" / "tend.sock"), state_(dir_.path() / "state"), runner_(runner_options()) {}
   ~TendHome() {
     tend({"daemon", "stop"}, std::chrono::seconds(30));
   }
@@ -42,8 +41,8 @@ class TendHome {
     auto status = runner_.wait(task);
     Result r;
     r.exit_code = status && status->exit_code ? *status->exit_code : -1;
-    r.out = task->output(Stream::stdout_stream).read(0, 64 << 20).data;
-    r.err = task->output(Stream::stderr_stream).read(0, 64 << 20).data;
+    r.out = whole(task->output(Stream::stdout_stream));
+    r.err = whole(task->output(Stream::stderr_stream));
     return r;
   }
 
@@ -56,13 +55,24 @@ class TendHome {
   const std::filesystem::path& state() const { return state_; }
 
  private:
-  // The CLI's output goes to files too: a memory-only log keeps its last
-  // 1 MiB, and `tend ls --json` of a few thousand tasks is more than that.
-  static SupervisorOptions runner_options(const TempDir& dir) {
-    SupervisorOptions options;
-    options.log_dir = dir.path() / "cli-output";
-    std::filesystem::create_directories(options.log_dir);
-    return options;
+  // The CLI's output goes to files too: `tend logs` of a busy task prints
+  // megabytes, more than the memory ring keeps.
+  SupervisorOptions runner_options() const {
+    SupervisorOptions o;
+    o.log_dir = dir_.path() / "cli-output";
+    std::filesystem::create_directories(o.log_dir);
+    return o;
+  }
+
+  static std::string whole(const OutputLog& log) {
+    std::string text;
+    for (std::uint64_t cursor = 0; cursor < log.size();) {
+      OutputRead r = log.read(cursor);
+      if (r.skipped != 0 || r.data.empty()) throw std::runtime_error("the CLI's output was not kept whole");
+      text += r.data;
+      cursor = r.next_cursor;
+    }
+    return text;
   }
 
   TempDir dir_;

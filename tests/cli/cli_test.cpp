@@ -47,6 +47,17 @@ TEST(Cli, RunLsStatusLogsWaitKillRoundTrip) {
   EXPECT_EQ(home.tend({"wait", "2"}).exit_code, 1);  // a killed task has failed
 }
 
+TEST(Cli, LogsPrintsAllOfABigBinaryOutputByteForByte) {
+  // More than one answer's 16 MiB, and bytes that are not UTF-8.
+  TendHome home;
+  ASSERT_EQ(home.tend({"run", "--wait", "--", "head", "-c", "20000000", "/dev/urandom"}).exit_code, 0);
+  auto shown = home.tend({"logs", "1", "--stdout"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  std::string on_disk = file_text(home.state() / "logs" / "1.stdout");
+  EXPECT_EQ(on_disk.size(), 20000000u);
+  EXPECT_TRUE(shown.out == on_disk) << shown.out.size() << " bytes shown";
+}
+
 TEST(Cli, ExitCodesFollowTimeout1) {
   TendHome home;
   EXPECT_EQ(home.tend({"run", "--wait", "--", "sh", "-c", "exit 3"}).exit_code, 3);
@@ -139,6 +150,9 @@ TEST(Cli, TheDaemonSurvivesGarbageHugeLinesAndDepartingClients) {
     c.send("this is not json\n");
     auto e = c.receive();
     EXPECT_EQ(e["error"]["code"], -32700);
+    // A number too large for a double: also a parse error, on the same connection.
+    c.send(R"({"jsonrpc":"2.0","id":6,"method":"daemon.status","params":{"x":1E400}})" "\n");
+    EXPECT_EQ(c.receive()["error"]["code"], -32700);
     c.send(R"({"jsonrpc":"2.0","id":7,"method":"no.such.method"})" "\n");
     EXPECT_EQ(c.receive()["error"]["code"], -32601);
     c.send(R"({"jsonrpc":"2.0","id":8,"method":"task.status","params":{"id":[1]}})" "\n");

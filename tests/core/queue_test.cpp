@@ -16,8 +16,19 @@ TEST(Queue, NeverRunsMoreThanTheGlobalLimit) {
     if (e.kind == Event::Kind::started) most = std::max(most, ++running);
     if (e.kind == Event::Kind::exited) --running;
   });
+  // All 200 wait for a gate, so they become ready in one burst: submitted one
+  // by one, each `true` could end before the next arrives (on a loaded
+  // machine, under a sanitizer) and the limit would never be reached.
+  auto gate_spec = TaskSpec::exec({"cat"});
+  gate_spec.stdin_mode = process::StdinMode::pipe;
+  TaskPtr gate = sup.submit(gate_spec);
   std::vector<TaskPtr> tasks;
-  for (int i = 0; i < 200; ++i) tasks.push_back(sup.submit(TaskSpec::exec({"true"})));
+  for (int i = 0; i < 200; ++i) {
+    auto spec = TaskSpec::exec({"true"});
+    spec.after = {gate->id()};
+    tasks.push_back(sup.submit(spec));
+  }
+  sup.close_input(gate);
   auto done = sup.wait_all(tasks, Duration(60s));
   EXPECT_EQ(done.size(), 200u);
   for (auto& t : tasks) EXPECT_EQ(t->state(), TaskState::succeeded);

@@ -72,6 +72,16 @@ TEST(McpProtocol, MalformedJsonIsAParseErrorWithANullId) {
   EXPECT_EQ(r["error"]["code"], -32700);
 }
 
+TEST(McpProtocol, ANumberTooLargeForADoubleIsAParseErrorNotTheEndOfTheServer) {
+  // Found by the rpc_request fuzzer: nlohmann throws out_of_range, not parse_error, for it.
+  Protocol p;
+  json r = answer(p, R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":1E400}})");
+  EXPECT_TRUE(r["id"].is_null());
+  EXPECT_EQ(r["error"]["code"], -32700);
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("1E400"), std::string::npos) << r;
+  EXPECT_EQ(answer(p, R"({"jsonrpc":"2.0","id":2,"method":"ping"})")["id"], 2);
+}
+
 TEST(McpProtocol, NotAJsonRpcRequestIsAnInvalidRequest) {
   Protocol p;
   EXPECT_EQ(answer(p, "[1, 2]")["error"]["code"], -32600);

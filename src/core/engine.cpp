@@ -223,8 +223,9 @@ Subscription Engine::subscribe(EventCallback callback, bool with_output) {
 
 void Engine::count_subscribers_locked() {
   subscriber_count_.store(subscribers_.size());
+  auto wants_output = [](const Subscriber& s) { return s.with_output; };
   output_subscriber_count_.store(
-      static_cast<std::size_t>(std::count_if(subscribers_.begin(), subscribers_.end(), [](const auto& s) { return s.with_output; })));
+      static_cast<std::size_t>(std::count_if(subscribers_.begin(), subscribers_.end(), wants_output)));
 }
 
 void Engine::emit(const Event& event) {

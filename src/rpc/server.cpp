@@ -63,7 +63,8 @@ struct Server::Connection : std::enable_shared_from_this<Connection> {
     asio::async_write(socket, sending, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
       self->writing = false;
       if (ec) return self->close();
-      self->outbox.erase(self->outbox.begin(), self->outbox.begin() + static_cast<std::ptrdiff_t>(self->sending.size()));
+      auto sent = static_cast<std::ptrdiff_t>(self->sending.size());
+      self->outbox.erase(self->outbox.begin(), self->outbox.begin() + sent);
       self->sending.clear();
       self->flush();
     });

@@ -196,14 +196,17 @@ void StateStore::save(const TaskSpec& spec, const TaskStatus& status) {
     Statement update(db_, prepared("UPDATE tasks SET status = ?, state = ? WHERE id = ?"));
     update.bind(1, status_text).bind(2, state).bind(3, static_cast<std::int64_t>(status.id)).step();
   } else {
-    Statement upsert(db_, prepared("INSERT INTO tasks (id, spec, status, state) VALUES (?, ?, ?, ?) ON CONFLICT(id) "
-                                   "DO UPDATE SET spec = excluded.spec, status = excluded.status, state = excluded.state"));
-    upsert.bind(1, static_cast<std::int64_t>(status.id)).bind(2, spec_to_json(spec).dump()).bind(3, status_text).bind(4, state);
+    Statement upsert(db_, prepared("INSERT INTO tasks (id, spec, status, state) VALUES (?, ?, ?, ?) "
+                                   "ON CONFLICT(id) DO UPDATE SET spec = excluded.spec, status = excluded.status, "
+                                   "state = excluded.state"));
+    upsert.bind(1, static_cast<std::int64_t>(status.id)).bind(2, spec_to_json(spec).dump());
+    upsert.bind(3, status_text).bind(4, state);
     upsert.step();
   }
   if (saved != status.state) {
     Statement t(db_, prepared("INSERT INTO transitions (task_id, at, state, reason) VALUES (?, ?, ?, ?)"));
-    t.bind(1, static_cast<std::int64_t>(status.id)).bind(2, format_time(Clock::now())).bind(3, state).bind(4, status.reason);
+    t.bind(1, static_cast<std::int64_t>(status.id)).bind(2, format_time(Clock::now()));
+    t.bind(3, state).bind(4, status.reason);
     t.step();
   }
   tx.done();
@@ -245,7 +248,8 @@ std::vector<Transition> StateStore::transitions(TaskId id) const {
 
 void StateStore::set_setting(const std::string& key, const std::string& value) {
   Write tx(*this);
-  Statement q(db_, prepared("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+  Statement q(db_, prepared("INSERT INTO settings (key, value) VALUES (?, ?) "
+                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
   q.bind(1, key).bind(2, value).step();
   tx.done();
 }

@@ -12,10 +12,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-SupervisorOptions direct_files(const std::filesystem::path& dir) {
-  SupervisorOptions o;
-  o.log_dir = dir;
-  o.direct_output_files = true;
+SupervisorOptions small_ring(const std::filesystem::path& dir) {
+  SupervisorOptions o = test::direct_files(dir);
   o.ring_capacity = 64 * 1024;  // far less than the task writes
   return o;
 }
@@ -46,7 +44,7 @@ std::string read_all(const TaskPtr& task) {
 
 TEST(DirectFiles, AFastWriterNobodyFollowsIsAllThereByCursor) {
   test::TempDir dir;
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(small_ring(dir.path()));
   auto task = sup.run(TaskSpec::shell(kWriter));
   auto status = sup.wait(task, 30s);
   ASSERT_TRUE(status && status->state == TaskState::succeeded);
@@ -59,7 +57,7 @@ TEST(DirectFiles, AFastWriterNobodyFollowsIsAllThereByCursor) {
 
 TEST(DirectFiles, AnOutputSubscriberGetsEveryByteInOrder) {
   test::TempDir dir;
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(small_ring(dir.path()));
   std::string seen;
   auto sub = sup.subscribe([&](const Event& e) {
     if (e.kind == Event::Kind::output && e.stream == Stream::stdout_stream) seen += e.data;
@@ -72,7 +70,7 @@ TEST(DirectFiles, AnOutputSubscriberGetsEveryByteInOrder) {
 
 TEST(DirectFiles, ASubscriberWithoutOutputSeesTheEndButNoBytes) {
   test::TempDir dir;
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(small_ring(dir.path()));
   int outputs = 0, exits = 0;
   auto sub = sup.subscribe(
       [&](const Event& e) {

@@ -13,13 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-SupervisorOptions direct_files(const std::filesystem::path& dir) {
-  SupervisorOptions o;
-  o.log_dir = dir;
-  o.direct_output_files = true;
-  return o;
-}
-
 // A process started the way a daemon starts a task (writing its own log
 // files), but by nobody who will be around: what a crashed daemon leaves.
 TaskStatus orphaned_task(TaskId id, const std::filesystem::path& dir, const std::string& command,
@@ -47,7 +40,7 @@ TaskStatus orphaned_task(TaskId id, const std::filesystem::path& dir, const std:
 
 TEST(DirectOutputFiles, TheTaskWritesItsLogFilesAndReadsSeeEveryByte) {
   test::TempDir dir;
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   std::string streamed;
   std::mutex m;
   auto sub = sup.subscribe([&](const Event& e) {
@@ -69,7 +62,7 @@ TEST(DirectOutputFiles, TheTaskWritesItsLogFilesAndReadsSeeEveryByte) {
 
 TEST(DirectOutputFiles, ATerminalStillGoesThroughItsPty) {
   test::TempDir dir;
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   auto task = sup.run(TaskSpec::terminal_shell("python3 -c 'import sys; print(sys.stdout.isatty())'"));
   sup.wait(task, Duration(20s));
   EXPECT_EQ(task->output().read(0).data, "True\r\n");
@@ -80,14 +73,14 @@ TEST(Restore, AFinishedTaskKeepsItsStateOutputAndTimes) {
   TaskStatus recorded;
   TaskSpec spec = TaskSpec::shell("echo hello; exit 3");
   {
-    Supervisor first(direct_files(dir.path()));
+    Supervisor first(test::direct_files(dir.path()));
     auto t = first.run(spec);
     recorded = *first.wait(t, Duration(10s));
   }
   // As a daemon restarted later would find it: ended a while ago.
   recorded.started_at = *recorded.started_at - 1h;
   recorded.ended_at = *recorded.ended_at - 1h;
-  Supervisor second(direct_files(dir.path()));
+  Supervisor second(test::direct_files(dir.path()));
   auto task = second.restore(spec, recorded);
   EXPECT_EQ(task->id(), recorded.id);
   EXPECT_EQ(task->state(), TaskState::failed);
@@ -105,7 +98,7 @@ TEST(Restore, AFinishedTaskKeepsItsStateOutputAndTimes) {
 TEST(Restore, ARunningTaskWhoseProcessLivesIsReadoptedAndFollowed) {
   test::TempDir dir;
   auto recorded = orphaned_task(7, dir.path(), "echo before; exec sleep 30");
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   auto task = sup.restore(TaskSpec::shell("…"), recorded);
   EXPECT_EQ(task->state(), TaskState::running);
   ASSERT_TRUE(test::eventually([&] { return task->output().read(0).data == "before\n"; }));
@@ -119,7 +112,7 @@ TEST(Restore, ARunningTaskWhoseProcessLivesIsReadoptedAndFollowed) {
 TEST(Restore, AReadoptedTaskThatEndsByItselfIsLostNotSucceeded) {
   test::TempDir dir;
   auto recorded = orphaned_task(3, dir.path(), "sleep 0.3; echo done");
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   auto task = sup.restore(TaskSpec::shell("sleep 0.3; echo done"), recorded);
   auto status = sup.wait(task, Duration(10s));
   ASSERT_TRUE(status);
@@ -133,7 +126,7 @@ TEST(Restore, ARunningTaskWhoseProcessIsGoneIsLost) {
   test::TempDir dir;
   auto recorded = orphaned_task(5, dir.path(), "echo gone");
   ::waitpid(recorded.pid, nullptr, 0);
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   auto task = sup.restore(TaskSpec::shell("echo gone"), recorded);
   EXPECT_EQ(task->state(), TaskState::lost);
   EXPECT_NE(task->status().reason.find("was gone"), std::string::npos);
@@ -144,7 +137,7 @@ TEST(Restore, AReusedPidIsNotMistakenForTheTask) {
   test::TempDir dir;
   auto recorded = orphaned_task(9, dir.path(), "exec sleep 30");
   recorded.pid_start_time += 1;  // same pid, another process
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   auto task = sup.restore(TaskSpec::shell("sleep 30"), recorded);
   EXPECT_EQ(task->state(), TaskState::lost);
   ::kill(recorded.pid, SIGKILL);
@@ -156,7 +149,7 @@ TEST(Restore, AQueuedTaskIsQueuedAgain) {
   TaskStatus st;
   st.id = 4;
   st.state = TaskState::queued;
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   auto task = sup.restore(TaskSpec::exec({"true"}), st);
   auto status = sup.wait(task, Duration(10s));
   ASSERT_TRUE(status);
@@ -171,7 +164,7 @@ TEST(Restore, AnEscapeeOfATaskTakenUpIsStoppedWithIt) {
   auto marker = "TEND_TASK=4242-0badf00d/7";
   auto recorded = orphaned_task(7, dir.path(), "export " + tag + "; (setsid sleep 1000 &); exec sleep 1000", marker);
   ASSERT_TRUE(test::eventually([&] { return test::processes_with(tag).size() == 2; }));
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   auto task = sup.restore(TaskSpec::shell("…"), recorded);
   ASSERT_EQ(task->state(), TaskState::running);
   EXPECT_EQ(task->status().marker, marker);

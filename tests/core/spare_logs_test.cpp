@@ -16,13 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-SupervisorOptions direct_files(const std::filesystem::path& dir) {
-  SupervisorOptions o;
-  o.log_dir = dir;
-  o.direct_output_files = true;
-  return o;
-}
-
 ino_t inode_of(const std::filesystem::path& file) {
   struct stat st {};
   return ::stat(file.c_str(), &st) == 0 ? st.st_ino : 0;
@@ -39,7 +32,7 @@ TaskPtr run_to_end(Supervisor& sup, const std::string& command) {
 
 TEST(SpareLogs, ADiscardedTasksFilesComeBackEmptyForTheNextTask) {
   test::TempDir dir;
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   auto first = run_to_end(sup, "echo first; echo oops >&2");
   auto first_out = first->output(Stream::stdout_stream).file();
   auto first_err = first->output(Stream::stderr_stream).file();
@@ -62,7 +55,7 @@ TEST(SpareLogs, ADiscardedTasksFilesComeBackEmptyForTheNextTask) {
 
 TEST(SpareLogs, AFileSomeoneStillHasOpenIsDeletedNeverReused) {
   test::TempDir dir;
-  Supervisor sup(direct_files(dir.path()));
+  Supervisor sup(test::direct_files(dir.path()));
   auto first = run_to_end(sup, "echo first");
   auto file = first->output(Stream::stdout_stream).file();
   ino_t held_inode = inode_of(file);
@@ -83,12 +76,12 @@ TEST(SpareLogs, ALaterSupervisorTakesUpTheSparesOfAnEarlierOne) {
   test::TempDir dir;
   ino_t inode = 0;
   {
-    Supervisor sup(direct_files(dir.path()));
+    Supervisor sup(test::direct_files(dir.path()));
     auto task = run_to_end(sup, "echo one");
     inode = inode_of(task->output(Stream::stdout_stream).file());
     sup.discard(task);
   }
-  SupervisorOptions o = direct_files(dir.path());
+  SupervisorOptions o = test::direct_files(dir.path());
   o.first_id = 100;
   Supervisor sup(o);
   auto task = run_to_end(sup, "echo two");

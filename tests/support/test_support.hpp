@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tend/core/supervisor.hpp"
 #include "tend/process/orphan_reaper.hpp"
 #include "tend/process/process_table.hpp"
 
@@ -93,6 +94,15 @@ inline bool eventually(const std::function<bool()>& done, std::chrono::milliseco
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return done();
+}
+
+/// A Supervisor whose tasks write their own log files in `dir`, as the
+/// daemon's do.
+inline SupervisorOptions direct_files(const std::filesystem::path& dir) {
+  SupervisorOptions o;
+  o.log_dir = dir;
+  o.direct_output_files = true;
+  return o;
 }
 
 }  // namespace tend::test

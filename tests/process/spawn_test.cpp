@@ -146,6 +146,35 @@ TEST(Spawn, NonExecutableFileIsPermissionDenied) {
   }
 }
 
+TEST(Spawn, APathIsTakenInTheChildsCwdAndADirectoryIsNoProgram) {
+  TempDir dir;
+  {
+    std::ofstream script(dir.path() / "run.sh");
+    script << "#!/bin/sh\nexit 7\n";
+  }
+  std::filesystem::permissions(dir.path() / "run.sh", std::filesystem::perms::owner_all);
+  SpawnOptions o;
+  o.argv = {"./run.sh"};
+  o.cwd = dir.path();
+  auto child = spawn(o);
+  EXPECT_EQ(wait_exit(child), ExitStatus::from_exit(7));
+  o.argv = {"./tend-nothing-here"};
+  try {
+    spawn(o);
+    FAIL();
+  } catch (const SpawnError& e) {
+    EXPECT_EQ(e.kind(), SpawnError::Kind::executable_not_found) << e.what();
+    EXPECT_NE(std::string(e.what()).find("./tend-nothing-here"), std::string::npos) << e.what();
+  }
+  o.argv = {dir.path().string()};
+  try {
+    spawn(o);
+    FAIL();
+  } catch (const SpawnError& e) {
+    EXPECT_EQ(e.kind(), SpawnError::Kind::permission_denied) << e.what();
+  }
+}
+
 TEST(Spawn, BadCwdIsATypedError) {
   SpawnOptions o;
   o.argv = {"true"};

@@ -4,7 +4,8 @@
 // nothing: no descriptor, no zombie, and its memory comes back.
 //
 // CI runs the 2000 concurrent tasks and 3000 of its 50 000 in
-// total, within its time (about a minute on 2 busy cores). The soak runs the
+// total, within its time (about a minute on 2 busy cores); under a sanitizer,
+// 500 and 1000, as those stages prove safety, not scale. The soak runs the
 // 50 000 whole, about four minutes, outside ctest's per-test limit:
 //
 //   TEND_SOAK=1 build/tests/tend_tests --gtest_filter='Load.*'
@@ -162,8 +163,19 @@ class LoadedDaemon {
   std::unique_ptr<RawConnection> rpc_;
 };
 
+// Under a sanitizer the daemon's memory is the sanitizer's: ASan keeps freed
+// blocks in a quarantine of up to 256 MiB (RSS 254 MiB -> 542 MiB over 3000
+// tasks, nothing leaked), TSan adds shadow memory. Only a plain build says
+// what tend itself holds on to.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // RSS may fall below the baseline (pages of the warm-up given back); it may not grow past 10 %.
 void expect_rss_within_ten_percent(const DaemonReading& baseline, const DaemonReading& after) {
+  if (kSanitized) return;  // the figures are still printed
   EXPECT_LE(after.rss_kib, baseline.rss_kib + baseline.rss_kib / 10)
       << "RSS " << baseline.rss_kib << " KiB before, " << after.rss_kib << " KiB after";
 }
@@ -218,7 +230,7 @@ ConcurrentRound run_concurrently(LoadedDaemon& daemon, std::size_t count, const 
 }
 
 TEST(Load, TwoThousandConcurrentTasksRunAtOnceEndTruthfullyAndLeaveNothing) {
-  constexpr std::size_t kTasks = 2000;
+  constexpr std::size_t kTasks = kSanitized ? 500 : 2000;  // sanitizers prove safety, the plain build scale
   LoadedDaemon daemon;
   daemon.warm_up(200);
   DaemonReading cold = daemon.read();
@@ -243,7 +255,7 @@ TEST(Load, TwoThousandConcurrentTasksRunAtOnceEndTruthfullyAndLeaveNothing) {
 }
 
 TEST(Load, ShutdownWithTwoThousandRunningTasksEndsEveryOneWithinSeconds) {
-  constexpr std::size_t kTasks = 2000;
+  constexpr std::size_t kTasks = kSanitized ? 500 : 2000;  // sanitizers prove safety, the plain build scale
   LoadedDaemon daemon;
   json sleeper = {{"argv", {"sleep", "3600"}}, {"timeout_ms", 0}, {"idle_timeout_ms", 0}};
   std::vector<json> started = call_all(daemon.rpc(), "task.run", std::vector<json>(kTasks, sleeper));
@@ -283,7 +295,7 @@ TEST(Load, ShutdownWithTwoThousandRunningTasksEndsEveryOneWithinSeconds) {
 }
 
 TEST(Load, ShortTasksByTheThousandEachSucceedWithTheirOutputAndLeaveNothing) {
-  const std::size_t total = soak() ? 50000 : 3000;
+  const std::size_t total = soak() ? 50000 : kSanitized ? 1000 : 3000;
   constexpr std::size_t kWave = 1000;   // tasks per wave: then the wave's records are checked and forgotten
   constexpr std::size_t kParallel = 64; // the daemon's concurrency limit
   LoadedDaemon daemon;

@@ -1,6 +1,7 @@
 #include "spare_log_files.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,13 +51,19 @@ void SpareLogFiles::retire(const std::filesystem::path& file) {
 
 bool SpareLogFiles::reuse(const std::filesystem::path& file) {
   std::lock_guard lock(mutex_);
-  while (!spares_.empty()) {
+  while (!spares_.empty() && capacity_ > 0) {
     std::filesystem::path spare = std::move(spares_.back());
     spares_.pop_back();
     // RENAME_NOREPLACE: an existing log (a restored task's) is never replaced.
     if (::renameat2(AT_FDCWD, spare.c_str(), AT_FDCWD, file.c_str(), RENAME_NOREPLACE) == 0) return true;
     if (errno == EEXIST) {
       spares_.push_back(std::move(spare));
+      return false;
+    }
+    if (errno == EINVAL || errno == ENOSYS) {
+      // A file system without RENAME_NOREPLACE: no reuse here, plain files.
+      spares_.push_back(std::move(spare));
+      capacity_ = 0;
       return false;
     }
   }

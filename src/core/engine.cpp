@@ -147,14 +147,9 @@ void Engine::forget(const TaskPtr& task) {
 void Engine::discard(const TaskPtr& task) {
   forget(task);
   for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
+    // A log file exists only with a log_dir, and so with spare_logs_.
     const auto& file = task->output(s).file();
-    if (file.empty()) continue;
-    if (spare_logs_) {
-      spare_logs_->retire(file);
-    } else {
-      std::error_code ignored;
-      std::filesystem::remove(file, ignored);
-    }
+    if (!file.empty()) spare_logs_->retire(file);
   }
 }
 

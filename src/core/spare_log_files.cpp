@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <string>
 #include <system_error>
 
@@ -29,10 +31,15 @@ SpareLogFiles::SpareLogFiles(std::filesystem::path log_dir, std::size_t capacity
   // Spares of an earlier run are empty files of ours: take them up.
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    if (entry.is_regular_file(ec) && spares_.size() < capacity_) spares_.push_back(entry.path());
+    if (!entry.is_regular_file(ec)) continue;
+    if (spares_.size() < capacity_) spares_.push_back(entry.path());
+    // New names come after every taken one: a rename must never land on a spare.
+    std::size_t number = 0;
+    const std::string name = entry.path().filename().string();
+    auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), number);
+    if (error == std::errc{} && end == name.data() + name.size()) next_name_ = std::max(next_name_, number + 1);
   }
   dir_ready_ = !ec && std::filesystem::is_directory(dir_, ec);
-  next_name_ = spares_.size();
 }
 
 void SpareLogFiles::retire(const std::filesystem::path& file) {

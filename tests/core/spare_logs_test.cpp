@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <set>
 
 #include "support/test_support.hpp"
@@ -89,4 +90,22 @@ TEST(SpareLogs, ALaterSupervisorTakesUpTheSparesOfAnEarlierOne) {
                          inode_of(task->output(Stream::stderr_stream).file())};
   EXPECT_TRUE(inodes.count(inode));
   EXPECT_EQ(test::file_text(task->output(Stream::stdout_stream).file()), "two\n");
+}
+
+TEST(SpareLogs, NewSparesNeverReplaceOnesAnEarlierRunLeft) {
+  test::TempDir dir;
+  // What an earlier run left: spares 1 and 2 (0 was reused since).
+  std::filesystem::create_directories(dir.path() / ".spare");
+  for (const char* name : {"1", "2"}) std::ofstream(dir.path() / ".spare" / name);
+  Supervisor sup(test::direct_files(dir.path()));
+  // A finished task taken up from a record: it takes no spare, and gives two.
+  TaskStatus finished;
+  finished.id = 7;
+  finished.state = TaskState::succeeded;
+  finished.exit_code = 0;
+  auto task = sup.restore(TaskSpec::exec({"true"}), finished);
+  sup.discard(task);
+  auto spares = std::distance(std::filesystem::directory_iterator(dir.path() / ".spare"),
+                              std::filesystem::directory_iterator());
+  EXPECT_EQ(spares, 4);
 }

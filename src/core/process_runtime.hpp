@@ -40,6 +40,10 @@ struct ProcessAttempt {
   bool exit_unknown = false;
   int open_streams = 0;
   std::optional<process::ExitStatus> exit;  ///< once the leader is reaped
+  /// Spawned without waiting for its exec: says whether that exec failed.
+  process::ExecReport exec;
+  /// Why it never ran its program, when its exec failed (known at its exit).
+  std::optional<std::string> start_failure;
   bool ended = false;                       ///< its end was handled
   bool cleanup_running = false;             ///< leftovers are being stopped
   bool stopping = false;                    ///< a stop ladder is climbing

@@ -33,6 +33,11 @@ std::string describe_exit(const process::ExitStatus& exit) {
   return fmt::format("terminated by {}{}", process::signal_name(exit.code), exit.core_dumped ? " (core dumped)" : "");
 }
 
+std::string describe_end(const ProcessAttempt& at) {
+  if (at.start_failure) return fmt::format("could not start: {}", *at.start_failure);
+  return describe_exit(*at.exit);
+}
+
 std::optional<std::regex> compile_pattern(const std::optional<std::string>& pattern, const char* what) {
   if (!pattern) return std::nullopt;
   try {
@@ -106,6 +111,9 @@ void Engine::start_attempt(const RuntimePtr& rt) {
   so.stdin_file = s.stdin_file;
   so.merge_stderr = s.merge_stderr;
   if (s.kind == TaskKind::terminal && s.use_pty) so.terminal = s.terminal;
+  // The loop goes on while the child makes its way to its exec; a failure
+  // there is this attempt's end, told at its exit.
+  so.wait_for_exec = false;
   rt->file_capture = options_.direct_output_files && !options_.log_dir.empty() && !so.terminal;
   if (rt->file_capture) {
     // The descriptors we follow the files with are the ones the task writes
@@ -123,6 +131,7 @@ void Engine::start_attempt(const RuntimePtr& rt) {
   at->pgid = child.pid;
   at->started_at = Clock::now();
   at->pidfd = std::move(child.pidfd);
+  at->exec = std::move(child.exec);
   at->exit_watch.assign(at->pidfd.fd());
   if (rt->file_capture) {
     at->open_streams = 0;  // nothing to read from: the task writes the files itself
@@ -188,6 +197,7 @@ void Engine::on_exit(const RuntimePtr& rt, const AttemptPtr& at) {
     if (!status) return watch_exit(rt, at);  // readable but not yet reapable: look again
   }
   at->exit = *status;
+  if (auto failure = at->exec.failure()) at->start_failure = failure->what();
   at->exit_watch.release();  // the Pidfd still owns the descriptor
   if (rt->file_capture) catch_up(rt);  // everything it wrote, before it is declared ended
   auto callbacks = std::move(at->on_leader_exit);
@@ -284,7 +294,7 @@ void Engine::end_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
     TaskControl::add_attempt(*rt->task, Task::Attempt{at->number, at->pgid, at->started_at, Clock::now(),
                                                       exit.exited() ? std::optional<int>(exit.code) : std::nullopt,
                                                       exit.signaled() ? std::optional<int>(exit.code) : std::nullopt,
-                                                      describe_exit(exit)});
+                                                      describe_end(*at)});
   }
   if (!closed_ && (at->open_streams > 0 || leftovers_exist(rt, at))) {
     at->cleanup_running = true;
@@ -299,7 +309,7 @@ void Engine::end_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
       Duration delay = rt->next_delay;
       rt->next_delay = std::min(rt->task->spec().restart.max_delay, rt->next_delay * 2);
       rt->restart_pending = true;
-      std::string reason = fmt::format("{}; restarting in {} (attempt {})", describe_exit(exit),
+      std::string reason = fmt::format("{}; restarting in {} (attempt {})", describe_end(*at),
                                        format_duration(delay), at->number + 1);
       TaskControl::update(*rt->task, [&](TaskStatus& st) { st.reason = reason; });
       if (has_subscribers()) {
@@ -342,7 +352,7 @@ void Engine::finalize(const RuntimePtr& rt, const AttemptPtr& at) {
   rt->idle_timer.cancel();
   rt->restart_timer.cancel();
   const process::ExitStatus& exit = *at->exit;
-  std::string how = describe_exit(exit);
+  std::string how = describe_end(*at);
   const RestartOptions& restart = rt->task->spec().restart;
   if (restart.policy != RestartPolicy::no && !rt->stop_cause && !closed_ &&
       !(restart.policy == RestartPolicy::on_failure && exit.success())) {

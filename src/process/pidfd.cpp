@@ -52,10 +52,12 @@ bool Pidfd::send_signal_to_group(int sig) const {
       g_group_flag.store(GroupFlag::supported, std::memory_order_relaxed);
       return true;
     }
+    if (errno == ESRCH) return send_signal(sig);  // no group yet: the child has not made it
     if (errno != EINVAL || g_group_flag.load(std::memory_order_relaxed) == GroupFlag::supported) return false;
     g_group_flag.store(GroupFlag::unsupported, std::memory_order_relaxed);
   }
-  return ::kill(-pid_, sig) == 0;
+  if (::kill(-pid_, sig) == 0) return true;
+  return errno == ESRCH && send_signal(sig);
 }
 
 std::optional<ExitStatus> Pidfd::try_reap() {

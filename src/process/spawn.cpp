@@ -1,16 +1,24 @@
 #include "tend/process/spawn.hpp"
 
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -107,10 +115,9 @@ void check_no_nul(const std::string& s) {
   }
 }
 
-// Opens a PTY pair and adds the actions that make the slave the child's
-// controlling terminal and stdio. No fork needed: with POSIX_SPAWN_SETSID the
-// child is a session leader when the open action runs.
-UniqueFd open_terminal(const TerminalOptions& terminal, FileActions& fa) {
+// Opens a PTY pair; the child opens the slave (its path in `slave`) as a
+// session leader, which makes it its controlling terminal. No fork needed.
+UniqueFd open_terminal(const TerminalOptions& terminal, std::string& slave) {
   UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!master) fail(SpawnError::Kind::system, "/dev/ptmx", errno, "posix_openpt");
   if (::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0) {
@@ -119,9 +126,7 @@ UniqueFd open_terminal(const TerminalOptions& terminal, FileActions& fa) {
   char name[128];
   if (::ptsname_r(master.get(), name, sizeof name) != 0) fail(SpawnError::Kind::system, "/dev/ptmx", errno, "ptsname");
   set_window_size(master.get(), terminal.rows, terminal.cols);
-  check(posix_spawn_file_actions_addopen(&fa.actions, 0, name, O_RDWR, 0), "addopen");
-  check(posix_spawn_file_actions_adddup2(&fa.actions, 0, 1), "adddup2");
-  check(posix_spawn_file_actions_adddup2(&fa.actions, 0, 2), "adddup2");
+  slave = name;
   return master;
 }
 
@@ -192,15 +197,331 @@ std::vector<std::string> child_environment(const SpawnOptions& options) {
   return env;
 }
 
-SpawnedChild spawn(const SpawnOptions& options) {
-  std::vector<std::string> argv;
-  if (options.shell_command) {
-    argv = {"/bin/sh", "-c", *options.shell_command};
-  } else {
-    argv = options.argv;
+// ---------------------------------------------------------------------------
+// What the child does between its clone and its exec, and what it reports.
+
+namespace detail {
+
+// Filled in by a child whose exec failed, just before it exits 127; read by
+// the parent once the child has exited (its exit orders the writes).
+struct ExecRecord {
+  enum Step : int { none = 0, in_group, at_terminal, at_stdio, in_cwd, at_exec };
+  volatile int step = none;  // a Step
+  volatile int error = 0;
+  std::string program;  // argv[0] as given, for the message
+  std::string cwd;
+};
+
+}  // namespace detail
+
+namespace {
+
+// The error a failed step of the child stands for: the same kinds and words
+// as the checks made before spawning.
+SpawnError error_of(const detail::ExecRecord& r) {
+  std::error_code ec = errno_code(r.error);
+  auto message = [&](const std::string& what) { return fmt::format("{}: {}", what, std::strerror(r.error)); };
+  switch (r.step) {
+    case detail::ExecRecord::at_exec:
+      if (r.error == ENOENT) {
+        return SpawnError(SpawnError::Kind::executable_not_found, r.program, ec, message("cannot run " + r.program));
+      }
+      if (r.error == EACCES || r.error == ENOEXEC || r.error == EISDIR) {
+        return SpawnError(SpawnError::Kind::permission_denied, r.program, ec, message("cannot run " + r.program));
+      }
+      return SpawnError(SpawnError::Kind::system, r.program, ec, message("cannot run " + r.program));
+    case detail::ExecRecord::in_cwd:
+      return SpawnError(SpawnError::Kind::bad_cwd, r.cwd, ec, message("cannot use working directory " + r.cwd));
+    case detail::ExecRecord::at_terminal:
+      return SpawnError(SpawnError::Kind::system, r.program, ec, message("cannot open the terminal for " + r.program));
+    case detail::ExecRecord::in_group:
+      return SpawnError(SpawnError::Kind::system, r.program, ec, message("cannot make a process group for " + r.program));
+    default:
+      return SpawnError(SpawnError::Kind::system, r.program, ec, message("cannot set up stdio for " + r.program));
   }
-  if (argv.empty()) fail(SpawnError::Kind::invalid_argument, "", 0, "no program given (empty argv)");
-  for (const auto& a : argv) check_no_nul(a);
+}
+
+// Everything a spawn hands the child, owned here so that it outlives the
+// spawn() call when the child is still reading it.
+struct Launch {
+  std::string program;
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::vector<char*> argv_ptrs;
+  std::vector<char*> env_ptrs;
+  std::string cwd;
+  std::string terminal;     // PTY slave path: the child's stdin, stdout and stderr
+  int stdio[3] = {-1, -1, -1};
+  bool new_session = false;
+  std::shared_ptr<detail::ExecRecord> record;
+
+  void point() {
+    argv_ptrs.clear();
+    for (auto& a : argv) argv_ptrs.push_back(a.data());
+    argv_ptrs.push_back(nullptr);
+    env_ptrs.clear();
+    for (auto& e : env) env_ptrs.push_back(e.data());
+    env_ptrs.push_back(nullptr);
+  }
+};
+
+[[noreturn]] void fail_spawn_call(int rc, const std::string& argv0) {
+  if (rc == ENOENT) fail(SpawnError::Kind::executable_not_found, argv0, rc, fmt::format("cannot run {}", argv0));
+  if (rc == EACCES || rc == ENOEXEC) fail(SpawnError::Kind::permission_denied, argv0, rc, fmt::format("cannot run {}", argv0));
+  fail(SpawnError::Kind::system, argv0, rc, fmt::format("cannot start {}", argv0));
+}
+
+// posix_spawn: the portable way, and the fallback. Always waits for the exec.
+pid_t posix_spawn_child(const Launch& l) {
+  FileActions fa;
+  if (!l.terminal.empty()) {
+    check(posix_spawn_file_actions_addopen(&fa.actions, 0, l.terminal.c_str(), O_RDWR, 0), "addopen");
+    check(posix_spawn_file_actions_adddup2(&fa.actions, 0, 1), "adddup2");
+    check(posix_spawn_file_actions_adddup2(&fa.actions, 0, 2), "adddup2");
+  } else {
+    for (int i = 0; i < 3; ++i) check(posix_spawn_file_actions_adddup2(&fa.actions, l.stdio[i], i), "adddup2");
+  }
+  if (!l.cwd.empty()) check(posix_spawn_file_actions_addchdir_np(&fa.actions, l.cwd.c_str()), "addchdir_np");
+  check(posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3), "addclosefrom_np");
+
+  SpawnAttr sa;
+  sigset_t empty;
+  sigemptyset(&empty);
+  check(posix_spawnattr_setsigmask(&sa.attr, &empty), "setsigmask");
+  check(posix_spawnattr_setsigdefault(&sa.attr, &classic_signals()), "setsigdefault");
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (l.new_session) {
+    flags |= POSIX_SPAWN_SETSID;  // session leader: the first tty it opens becomes its controlling terminal
+  } else {
+    check(posix_spawnattr_setpgroup(&sa.attr, 0), "setpgroup");
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  check(posix_spawnattr_setflags(&sa.attr, flags), "setflags");
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, l.program.c_str(), &fa.actions, &sa.attr, l.argv_ptrs.data(), l.env_ptrs.data());
+  if (rc != 0) fail_spawn_call(rc, l.argv[0]);
+  return pid;
+}
+
+std::atomic<bool> g_force_posix_spawn{false};
+
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+// (ThreadSanitizer keeps per-thread state that a child sharing our memory
+// and our thread pointer would corrupt: it gets posix_spawn.)
+#define TEND_HAVE_CLONE3 1
+
+std::atomic<bool> g_clone3_unavailable{false};
+
+// Starts a child with clone3 on `args->stack`; the child calls fn(arg) and
+// exits with its result. Returns the child's pid, or -errno. (A C function
+// cannot do this: the child must not return through the parent's frames.)
+extern "C" long tend_clone3_call(clone_args* args, std::size_t size, int (*fn)(void*), void* arg);
+asm(R"(
+  .text
+  .p2align 4
+  .type tend_clone3_call, @function
+tend_clone3_call:
+  .cfi_startproc
+  mov %rdx, %r8           # fn and arg survive the system call in both processes
+  mov %rcx, %r9
+  mov $435, %eax          # SYS_clone3
+  syscall
+  test %rax, %rax
+  jz 1f
+  ret                     # the parent: a pid, or -errno
+1:
+  .cfi_undefined rip      # the child, on its own stack: nothing to unwind into
+  xor %ebp, %ebp
+  mov %r9, %rdi
+  call *%r8
+  mov %eax, %edi
+  mov $60, %eax           # SYS_exit
+  syscall
+  hlt
+  .cfi_endproc
+  .size tend_clone3_call, .-tend_clone3_call
+)");
+
+// A system call without errno: the child shares our memory and our thread
+// pointer, so it must not write errno (or anything else of ours).
+[[gnu::always_inline]] inline long raw(long n, long a = 0, long b = 0, long c = 0, long d = 0) {
+  long ret;
+  register long r10 asm("r10") = d;
+  asm volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+  return ret;
+}
+
+struct KernelSigaction {  // the kernel's struct sigaction on x86-64
+  unsigned long handler = 0;  // SIG_DFL
+  unsigned long flags = 0;
+  unsigned long restorer = 0;
+  unsigned long mask = 0;
+};
+
+// The child, from its clone to its exec: raw system calls on data the parent
+// prepared, nothing else. Signals are blocked (the parent blocked them around
+// the clone) and handlers of ours are already gone (CLONE_CLEAR_SIGHAND).
+[[gnu::noinline, gnu::no_sanitize("address", "undefined")]] int child_main(void* arg) {
+  const Launch& l = *static_cast<const Launch*>(arg);
+  detail::ExecRecord& record = *l.record;
+  auto failed = [&](int step, long rc) {
+    record.step = step;
+    record.error = static_cast<int>(-rc);
+    return 127;
+  };
+  long rc = l.new_session ? raw(SYS_setsid) : raw(SYS_setpgid, 0, 0);
+  if (rc < 0) return failed(detail::ExecRecord::in_group, rc);
+  // What we ignore (SIGPIPE, say) the child gets back at its default.
+  KernelSigaction dfl;
+  for (int sig = 1; sig < 32; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) raw(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, 8);
+  }
+  int fds[3] = {l.stdio[0], l.stdio[1], l.stdio[2]};
+  if (!l.terminal.empty()) {
+    // As a session leader without a terminal, the first it opens becomes its own.
+    rc = raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>(l.terminal.c_str()), O_RDWR, 0);
+    if (rc < 0) return failed(detail::ExecRecord::at_terminal, rc);
+    fds[0] = fds[1] = fds[2] = static_cast<int>(rc);
+  }
+  for (int i = 0; i < 3; ++i) {  // (no source among 0-2 but its own: spawn() saw to that)
+    // dup2 onto itself would keep close-on-exec: clear it instead.
+    rc = fds[i] == i ? raw(SYS_fcntl, i, F_SETFD, 0) : raw(SYS_dup2, fds[i], i);
+    if (rc < 0) return failed(detail::ExecRecord::at_stdio, rc);
+  }
+  if (!l.cwd.empty()) {
+    rc = raw(SYS_chdir, reinterpret_cast<long>(l.cwd.c_str()));
+    if (rc < 0) return failed(detail::ExecRecord::in_cwd, rc);
+  }
+  raw(SYS_close_range, 3, ~0U, 0);  // all of ours are close-on-exec anyway; a host's may not be
+  unsigned long none = 0;
+  raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0, 8);
+  rc = raw(SYS_execve, reinterpret_cast<long>(l.program.c_str()), reinterpret_cast<long>(l.argv_ptrs.data()),
+           reinterpret_cast<long>(l.env_ptrs.data()));
+  return failed(detail::ExecRecord::at_exec, rc);
+}
+
+// A child's stack and what it reads, reused once the child has exec'd.
+struct Pad {
+  static constexpr std::size_t kGuard = 4096;
+  static constexpr std::size_t kStack = 64 * 1024;
+
+  // Nonzero from the clone until the child has exec'd or exited: the kernel
+  // zeroes it then and wakes futex waiters (CLONE_CHILD_CLEARTID).
+  std::atomic<pid_t> busy{0};
+  bool taken = false;  // being filled in by a spawning thread (under g_pads_mutex)
+  void* map = nullptr;
+  Launch launch;
+
+  Pad() {
+    map = ::mmap(nullptr, kGuard + kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (map == MAP_FAILED) fail(SpawnError::Kind::system, "", errno, "cannot map a stack for a child");
+    ::mprotect(map, kGuard, PROT_NONE);  // an overflow faults instead of writing into something of ours
+  }
+  Pad(const Pad&) = delete;
+  Pad& operator=(const Pad&) = delete;
+  ~Pad() { ::munmap(map, kGuard + kStack); }  // never while busy: pads live as long as the process
+  char* stack() const { return static_cast<char*>(map) + kGuard; }
+};
+
+// Enough for a burst of spawns: past this many children between their clone
+// and their exec, a spawn waits (up to kPadWait) for one of them first.
+constexpr std::size_t kMaxPads = 64;
+constexpr auto kPadWait = std::chrono::milliseconds(100);
+
+std::mutex g_pads_mutex;
+std::vector<std::unique_ptr<Pad>>* g_pads = new std::vector<std::unique_ptr<Pad>>;  // never freed: children may use them at exit
+
+void futex_wait(std::atomic<pid_t>& word, pid_t value, std::chrono::nanoseconds limit) {
+  timespec ts{static_cast<time_t>(limit.count() / 1000000000), static_cast<long>(limit.count() % 1000000000)};
+  // Not FUTEX_PRIVATE: the kernel's wake at the child's exec is a shared one.
+  ::syscall(SYS_futex, reinterpret_cast<int*>(&word), FUTEX_WAIT, value, &ts, nullptr, 0);
+}
+
+Pad& take_pad() {
+  const auto give_up = std::chrono::steady_clock::now() + kPadWait;
+  std::size_t next = 0;
+  while (true) {
+    Pad* wait_on = nullptr;
+    pid_t seen = 0;
+    {
+      std::lock_guard lock(g_pads_mutex);
+      for (auto& pad : *g_pads) {
+        if (!pad->taken && pad->busy.load(std::memory_order_acquire) == 0) {
+          pad->taken = true;
+          return *pad;
+        }
+      }
+      if (g_pads->size() < kMaxPads || std::chrono::steady_clock::now() >= give_up) {
+        // Past the wait, grow anyway: a child that died by a core-dumping
+        // signal before its exec never has its word cleared.
+        g_pads->push_back(std::make_unique<Pad>());
+        g_pads->back()->taken = true;
+        return *g_pads->back();
+      }
+      wait_on = (*g_pads)[next++ % g_pads->size()].get();
+      seen = wait_on->busy.load(std::memory_order_acquire);
+    }
+    if (seen != 0) futex_wait(wait_on->busy, seen, std::chrono::milliseconds(1));
+  }
+}
+
+void release_pad(Pad& pad) {
+  std::lock_guard lock(g_pads_mutex);
+  pad.taken = false;
+}
+
+// Returns the pid and the pidfd, or -errno when clone3 itself refused.
+long clone_child(Pad& pad, bool wait_for_exec, int* pidfd) {
+  clone_args args{};
+  args.flags = CLONE_VM | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (wait_for_exec ? CLONE_VFORK : CLONE_CHILD_CLEARTID);
+  args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
+  args.child_tid = reinterpret_cast<std::uint64_t>(&pad.busy);
+  args.exit_signal = SIGCHLD;  // as any child (its exec would make it so anyway)
+  args.stack = reinterpret_cast<std::uint64_t>(pad.stack());
+  args.stack_size = Pad::kStack;
+  // The child starts with every signal blocked; it unblocks them right before
+  // its exec, when no handler of ours is left in it.
+  unsigned long all = ~0UL, old = 0;
+  raw(SYS_rt_sigprocmask, SIG_BLOCK, reinterpret_cast<long>(&all), reinterpret_cast<long>(&old), 8);
+  pad.busy.store(wait_for_exec ? 0 : 1, std::memory_order_release);
+  long rc = tend_clone3_call(&args, sizeof args, child_main, &pad.launch);
+  raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
+  if (rc < 0) pad.busy.store(0, std::memory_order_release);
+  return rc;
+}
+#endif
+
+}  // namespace
+
+std::optional<SpawnError> ExecReport::failure() const {
+  if (!record_ || record_->error == 0) return std::nullopt;
+  return error_of(*record_);
+}
+
+SpawnBackend spawn_backend() {
+#ifdef TEND_HAVE_CLONE3
+  if (!g_force_posix_spawn.load() && !g_clone3_unavailable.load()) return SpawnBackend::clone3;
+#endif
+  return SpawnBackend::posix_spawn;
+}
+
+void use_posix_spawn(bool on) { g_force_posix_spawn.store(on); }
+
+// Builds the child's launch, starts it with the backend of the day and hands
+// back our ends.
+struct Launcher {
+  static SpawnedChild spawn(const SpawnOptions& options);
+};
+
+SpawnedChild Launcher::spawn(const SpawnOptions& options) {
+  Launch l;
+  if (options.shell_command) {
+    l.argv = {"/bin/sh", "-c", *options.shell_command};
+  } else {
+    l.argv = options.argv;
+  }
+  if (l.argv.empty()) fail(SpawnError::Kind::invalid_argument, "", 0, "no program given (empty argv)");
+  for (const auto& a : l.argv) check_no_nul(a);
   for (const auto& [k, v] : options.set_env) {
     check_no_nul(k);
     check_no_nul(v);
@@ -210,121 +531,146 @@ SpawnedChild spawn(const SpawnOptions& options) {
   }
 
   UniqueFd cwd_fd = open_cwd(options.cwd);
-  std::vector<std::string> env = child_environment(options);
+  l.env = child_environment(options);
   if (options.terminal) {
     // What the child talks to is our PTY, not whatever terminal we were started
     // from: its TERM comes from the terminal options unless set explicitly.
     bool explicit_term = false;
     for (const auto& [k, v] : options.set_env) explicit_term = explicit_term || k == "TERM";
     if (!explicit_term) {
-      std::erase_if(env, [](const std::string& e) { return e.rfind("TERM=", 0) == 0; });
-      env.push_back("TERM=" + options.terminal->term);
+      std::erase_if(l.env, [](const std::string& e) { return e.rfind("TERM=", 0) == 0; });
+      l.env.push_back("TERM=" + options.terminal->term);
     }
   }
-  std::string program = resolve_program(argv[0], cwd_fd ? cwd_fd.get() : AT_FDCWD, env);
+  const int at = cwd_fd ? cwd_fd.get() : AT_FDCWD;
+  l.program = resolve_program(l.argv[0], at, l.env);
 
-  FileActions fa;
+  SpawnBackend backend = spawn_backend();
+  const bool wait_for_exec = options.wait_for_exec || backend == SpawnBackend::posix_spawn;
+  if (!wait_for_exec && l.program.find('/') != std::string::npos && !is_executable_file(at, l.program)) {
+    // Nobody waits for the exec to say so: say it now.
+    bool exists = ::faccessat(at, l.program.c_str(), F_OK, 0) == 0;
+    fail(exists ? SpawnError::Kind::permission_denied : SpawnError::Kind::executable_not_found, l.argv[0],
+         exists ? EACCES : ENOENT, fmt::format("cannot run {}", l.argv[0]));
+  }
+
   UniqueFd stdin_file;
   Pipe stdin_pipe, stdout_pipe, stderr_pipe;
   UniqueFd pty_master;
   UniqueFd stdout_log, stderr_log;
   if (options.terminal) {
-    pty_master = open_terminal(*options.terminal, fa);
+    pty_master = open_terminal(*options.terminal, l.terminal);
   } else {
     switch (options.stdin_mode) {
       case StdinMode::null:
-        check(posix_spawn_file_actions_adddup2(&fa.actions, shared_dev_null(), 0), "adddup2");
+        l.stdio[0] = shared_dev_null();
         break;
       case StdinMode::pipe:
         stdin_pipe = make_pipe();
-        check(posix_spawn_file_actions_adddup2(&fa.actions, stdin_pipe.read_end.get(), 0), "adddup2");
+        l.stdio[0] = stdin_pipe.read_end.get();
         break;
       case StdinMode::file: {
-        int fd = ::openat(cwd_fd ? cwd_fd.get() : AT_FDCWD, options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
+        int fd = ::openat(at, options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
           fail(SpawnError::Kind::stdin_unreadable, options.stdin_file.string(), errno,
                fmt::format("cannot open stdin file {}", options.stdin_file.string()));
         }
         stdin_file.reset(fd);
-        check(posix_spawn_file_actions_adddup2(&fa.actions, fd, 0), "adddup2");
+        l.stdio[0] = fd;
         break;
       }
     }
-    int out_fd;
     if (options.stdout_to >= 0) {
-      out_fd = options.stdout_to;
+      l.stdio[1] = options.stdout_to;
     } else if (!options.stdout_file.empty()) {
       stdout_log = open_log_file(options.stdout_file);
-      out_fd = stdout_log.get();
+      l.stdio[1] = stdout_log.get();
     } else {
       stdout_pipe = make_pipe();
-      out_fd = stdout_pipe.write_end.get();
+      l.stdio[1] = stdout_pipe.write_end.get();
     }
-    check(posix_spawn_file_actions_adddup2(&fa.actions, out_fd, 1), "adddup2");
     if (options.merge_stderr) {
-      check(posix_spawn_file_actions_adddup2(&fa.actions, out_fd, 2), "adddup2");
+      l.stdio[2] = l.stdio[1];
     } else if (options.stderr_to >= 0) {
-      check(posix_spawn_file_actions_adddup2(&fa.actions, options.stderr_to, 2), "adddup2");
+      l.stdio[2] = options.stderr_to;
     } else if (!options.stderr_file.empty()) {
       stderr_log = open_log_file(options.stderr_file);
-      check(posix_spawn_file_actions_adddup2(&fa.actions, stderr_log.get(), 2), "adddup2");
+      l.stdio[2] = stderr_log.get();
     } else {
       stderr_pipe = make_pipe();
-      check(posix_spawn_file_actions_adddup2(&fa.actions, stderr_pipe.write_end.get(), 2), "adddup2");
+      l.stdio[2] = stderr_pipe.write_end.get();
     }
   }
-  if (!options.cwd.empty()) {
-    check(posix_spawn_file_actions_addchdir_np(&fa.actions, options.cwd.c_str()), "addchdir_np");
+  // A source among 0-2 would be overwritten by an earlier dup2 onto it (say
+  // our fd 0 is to be the child's stdout): hand the child a copy above 2.
+  UniqueFd moved_up[3];
+  for (int i = 0; i < 3; ++i) {
+    if (l.stdio[i] >= 0 && l.stdio[i] < 3 && l.stdio[i] != i) {
+      moved_up[i].reset(::fcntl(l.stdio[i], F_DUPFD_CLOEXEC, 3));
+      if (!moved_up[i]) fail(SpawnError::Kind::system, l.argv[0], errno, "cannot set up stdio");
+      l.stdio[i] = moved_up[i].get();
+    }
   }
-  check(posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3), "addclosefrom_np");
-
-  SpawnAttr sa;
-  sigset_t empty;
-  sigemptyset(&empty);
-  check(posix_spawnattr_setsigmask(&sa.attr, &empty), "setsigmask");
-  check(posix_spawnattr_setsigdefault(&sa.attr, &classic_signals()), "setsigdefault");
-  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  if (options.terminal || options.new_session) {
-    flags |= POSIX_SPAWN_SETSID;  // session leader: the first tty it opens becomes its controlling terminal
-  } else {
-    check(posix_spawnattr_setpgroup(&sa.attr, 0), "setpgroup");
-    flags |= POSIX_SPAWN_SETPGROUP;
-  }
-  check(posix_spawnattr_setflags(&sa.attr, flags), "setflags");
-
-  std::vector<char*> argv_ptrs;
-  argv_ptrs.reserve(argv.size() + 1);
-  for (auto& a : argv) argv_ptrs.push_back(a.data());
-  argv_ptrs.push_back(nullptr);
-  std::vector<char*> env_ptrs;
-  env_ptrs.reserve(env.size() + 1);
-  for (auto& e : env) env_ptrs.push_back(e.data());
-  env_ptrs.push_back(nullptr);
+  l.cwd = options.cwd.string();
+  l.new_session = options.terminal || options.new_session;
+  l.point();
 
   SpawnedChild child;
-  {
-    auto held = SpawnedChildren::lock();
-    pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, program.c_str(), &fa.actions, &sa.attr, argv_ptrs.data(), env_ptrs.data());
-    if (rc != 0) {
-      if (rc == ENOENT) fail(SpawnError::Kind::executable_not_found, argv[0], rc, fmt::format("cannot run {}", argv[0]));
-      if (rc == EACCES || rc == ENOEXEC) {
-        fail(SpawnError::Kind::permission_denied, argv[0], rc, fmt::format("cannot run {}", argv[0]));
-      }
-      fail(SpawnError::Kind::system, argv[0], rc, fmt::format("posix_spawn {}", argv[0]));
+#ifdef TEND_HAVE_CLONE3
+  if (backend == SpawnBackend::clone3) {
+    Pad& pad = take_pad();
+    pad.launch = std::move(l);
+    auto record = std::make_shared<detail::ExecRecord>();
+    record->program = pad.launch.argv[0];
+    record->cwd = pad.launch.cwd;
+    pad.launch.record = record;
+    int pidfd = -1;
+    long rc;
+    {
+      auto held = SpawnedChildren::lock();
+      rc = clone_child(pad, wait_for_exec, &pidfd);
+      if (rc > 0) SpawnedChildren::add(static_cast<pid_t>(rc), held);
     }
-    SpawnedChildren::add(pid, held);
-    child.pid = pid;
+    if (rc < 0) {
+      // Not this kernel, or a filter forbids it: posix_spawn from now on.
+      if (rc == -ENOSYS || rc == -EPERM || rc == -EINVAL) g_clone3_unavailable.store(true);
+      l = std::move(pad.launch);
+      release_pad(pad);
+      if (!g_clone3_unavailable.load()) fail_spawn_call(static_cast<int>(-rc), l.argv[0]);
+      backend = SpawnBackend::posix_spawn;
+    } else {
+      release_pad(pad);  // reusable once `busy` is zero: at once when we waited
+      child.pid = static_cast<pid_t>(rc);
+      child.pidfd = Pidfd::adopt(child.pid, UniqueFd(pidfd));
+      if (wait_for_exec && record->error != 0) {
+        // It exited 127 without running anything: reap it and say why.
+        siginfo_t info{};
+        while (::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd), &info, WEXITED) != 0 &&
+               errno == EINTR) {
+        }
+        SpawnedChildren::remove(child.pid);
+        throw error_of(*record);
+      }
+      child.exec.record_ = std::move(record);
+    }
   }
-  // The child is ours and unreaped, so its PID cannot have been reused yet.
-  try {
-    child.pidfd = std::move(Pidfd::open(child.pid).value());
-  } catch (const std::exception& e) {
-    // Out of descriptors, most likely: a child we cannot watch must not live.
-    ::kill(-child.pid, SIGKILL);
-    ::waitpid(child.pid, nullptr, 0);
-    SpawnedChildren::remove(child.pid);
-    fail(SpawnError::Kind::system, argv[0], 0, fmt::format("cannot watch {}: {}", argv[0], e.what()));
+#endif
+  if (backend == SpawnBackend::posix_spawn) {
+    {
+      auto held = SpawnedChildren::lock();
+      child.pid = posix_spawn_child(l);
+      SpawnedChildren::add(child.pid, held);
+    }
+    // The child is ours and unreaped, so its PID cannot have been reused yet.
+    try {
+      child.pidfd = std::move(Pidfd::open(child.pid).value());
+    } catch (const std::exception& e) {
+      // Out of descriptors, most likely: a child we cannot watch must not live.
+      ::kill(-child.pid, SIGKILL);
+      ::waitpid(child.pid, nullptr, 0);
+      SpawnedChildren::remove(child.pid);
+      fail(SpawnError::Kind::system, l.argv[0], 0, fmt::format("cannot watch {}: {}", l.argv[0], e.what()));
+    }
   }
   child.stdin_fd = std::move(stdin_pipe.write_end);
   child.stdout_fd = std::move(stdout_pipe.read_end);
@@ -332,5 +678,7 @@ SpawnedChild spawn(const SpawnOptions& options) {
   child.pty_master = std::move(pty_master);
   return child;
 }
+
+SpawnedChild spawn(const SpawnOptions& options) { return Launcher::spawn(options); }
 
 }  // namespace tend::process

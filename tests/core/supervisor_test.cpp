@@ -169,6 +169,19 @@ TEST(Supervisor, SpawnErrorsAreTypedAndNameTheProblem) {
   EXPECT_TRUE(sup.tasks().empty());
 }
 
+TEST(Supervisor, AFileThatIsNoProgramFailsTheTaskAndSaysWhy) {
+  // Only the exec can tell, and run() does not wait for it: the task says it.
+  test::TempDir dir;
+  std::ofstream(dir.path() / "data") << "\x01\x02 not a program\n";
+  std::filesystem::permissions(dir.path() / "data", std::filesystem::perms::owner_all);
+  Supervisor sup;
+  TaskStatus st = run_to_end(sup, TaskSpec::exec({(dir.path() / "data").string()}));
+  EXPECT_EQ(st.state, TaskState::failed);
+  EXPECT_EQ(st.exit_code, 127);
+  EXPECT_NE(st.reason.find("could not start"), std::string::npos) << st.reason;
+  EXPECT_NE(st.reason.find("Exec format error"), std::string::npos) << st.reason;
+}
+
 TEST(Supervisor, EventsArriveInOrderAndAThrowingSubscriberBreaksNothing) {
   Supervisor sup;
   std::mutex m;

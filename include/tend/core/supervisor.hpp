@@ -144,7 +144,9 @@ class Supervisor {
   // --- Starting -----------------------------------------------------------
 
   /// Starts a task. Throws process::SpawnError when it cannot start (a
-  /// missing program, a bad cwd, an unreadable stdin file).
+  /// missing program, a bad cwd, an unreadable stdin file). It does not wait
+  /// for the child's exec: what only the exec finds (a file that is no
+  /// program) ends the task `failed`, "could not start: ...", exit code 127.
   TaskPtr run(TaskSpec spec);
   /// Takes up a task recorded by an earlier Supervisor (a daemon after a
   /// restart), keeping its id: a finished task is kept as it was, its output

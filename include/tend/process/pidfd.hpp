@@ -37,6 +37,9 @@ class Pidfd {
   /// gone (ESRCH); throws std::system_error on other failures.
   static std::optional<Pidfd> open(pid_t pid);
 
+  /// Takes a pidfd obtained elsewhere (clone's CLONE_PIDFD).
+  static Pidfd adopt(pid_t pid, UniqueFd fd) { return Pidfd(pid, std::move(fd)); }
+
   pid_t pid() const { return pid_; }
   int fd() const { return fd_.get(); }
   explicit operator bool() const { return static_cast<bool>(fd_); }
@@ -47,7 +50,9 @@ class Pidfd {
   /// Sends `sig` to the process group this process leads. Uses
   /// PIDFD_SIGNAL_PROCESS_GROUP where the kernel has it, else kill(-pgid),
   /// which is safe while the leader is unreaped (its PID, and so the group
-  /// id, cannot be reused). Returns false when nothing received it.
+  /// id, cannot be reused). A child caught before it has made its group (a
+  /// spawn that does not wait for the exec) gets the signal itself. Returns
+  /// false when nothing received it.
   bool send_signal_to_group(int sig) const;
 
   /// Reaps the process if it has exited (waitid(P_PIDFD, WNOHANG)). Only for a

@@ -1,23 +1,35 @@
 #pragma once
-// Starting a child: the only place tend calls posix_spawn.
+// Starting a child: the only place tend creates processes.
 //
 // Hard parts, and how they are handled:
-// - Errors. glibc's posix_spawn reports exec failures, but a failed chdir and a
-//   missing program both come back as ENOENT. So the cwd is checked, the stdin
-//   file opened and the program looked up (in the *child's* PATH, relative to
-//   the *child's* cwd) before spawning; each failure is a SpawnError that names
-//   what was wrong. `/bin/sh -c` keeps the shell's own 127 for a missing command.
+// - The spawning thread. posix_spawn (a vfork) parks the calling thread until
+//   the child reaches exec, and on a busy machine the child first waits for a
+//   CPU behind running tasks: about 400 us per spawn at 16 tasks on 2 cores,
+//   during which an event loop handles nothing. On x86-64 tend clones the
+//   child itself (clone3 with CLONE_VM, without CLONE_VFORK) on a stack of its
+//   own, and the kernel clears a word when the child has exec'd or exited
+//   (CLONE_CHILD_CLEARTID): a caller that sets `wait_for_exec = false` goes on
+//   at once. Handlers of ours never run in the child (CLONE_CLEAR_SIGHAND) and
+//   the child calls nothing but raw system calls until its exec. Where clone3
+//   is missing (another CPU, a seccomp filter) posix_spawn does the same job.
+// - Errors. The cwd is checked, the stdin file opened and the program looked
+//   up (in the *child's* PATH, relative to the *child's* cwd) before spawning;
+//   each failure is a SpawnError that names what was wrong. What only the exec
+//   can tell (a file that is no program) is a SpawnError too, or, when the
+//   caller did not wait for the exec, SpawnedChild::exec.
+//   `/bin/sh -c` keeps the shell's own 127 for a missing command.
 // - Inheritance. Every descriptor tend opens is O_CLOEXEC and the child also
-//   gets closefrom(3), so no child holds another child's pipe open (the classic
-//   "EOF never comes").
+//   closes all from 3 up, so no child holds another child's pipe open (the
+//   classic "EOF never comes").
 // - Signals. The child starts with an empty mask and default dispositions,
 //   whatever the host program had blocked or ignored.
-// - Reuse. A pidfd is opened right after the spawn, while the child cannot have
-//   been reaped, so the handle can never point at a recycled PID.
+// - Reuse. The pidfd comes with the child (CLONE_PIDFD) or is opened before
+//   the child can have been reaped, so it can never point at a recycled PID.
 
 #include <sys/types.h>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -38,6 +50,31 @@ struct TerminalOptions {
   unsigned short rows = 24;
   unsigned short cols = 80;
   std::string term = "xterm-256color";  ///< TERM in the child, unless set_env has one
+};
+
+class SpawnError : public std::runtime_error {
+ public:
+  enum class Kind {
+    executable_not_found,  ///< no such program (or not in PATH)
+    permission_denied,     ///< the program exists but cannot be executed
+    bad_cwd,               ///< the working directory is missing or not a directory
+    stdin_unreadable,      ///< the stdin file cannot be opened
+    invalid_argument,      ///< an empty argv, a NUL in an argument, ...
+    system,                ///< the system refused (out of processes, fds, memory)
+  };
+  SpawnError(Kind kind, std::string subject, std::error_code ec, const std::string& message)
+      : std::runtime_error(message), kind_(kind), subject_(std::move(subject)), ec_(ec) {}
+
+  Kind kind() const { return kind_; }
+  /// The offending value: the program, the directory or the file.
+  const std::string& subject() const { return subject_; }
+  /// The system's reason, when there is one.
+  std::error_code code() const { return ec_; }
+
+ private:
+  Kind kind_;
+  std::string subject_;
+  std::error_code ec_;
 };
 
 struct SpawnOptions {
@@ -74,10 +111,36 @@ struct SpawnOptions {
   /// Run on a pseudo-terminal instead of pipes (stdin_mode and merge_stderr
   /// are then ignored: all three are the terminal).
   std::optional<TerminalOptions> terminal;
+  /// Return only once the child has exec'd (or failed to). When false, spawn()
+  /// returns as soon as the child exists: the calling thread is not parked
+  /// while the child waits for a CPU. Everything checked beforehand (program,
+  /// cwd, stdin file) still throws; a failure only the exec can see makes the
+  /// child exit 127 with SpawnedChild::exec saying why. Until its exec the
+  /// child may not yet lead its process group; Pidfd::send_signal_to_group
+  /// then signals the child itself. (With the posix_spawn fallback spawn()
+  /// always waits.)
+  bool wait_for_exec = true;
+};
+
+namespace detail {
+struct ExecRecord;
+}
+
+/// What a child spawned without waiting for its exec says about that exec.
+/// Read it once the child has exited.
+class ExecReport {
+ public:
+  /// What kept the child from running its program (its exit status is then
+  /// 127); empty when it ran it, or when its spawn() waited for the exec.
+  std::optional<SpawnError> failure() const;
+
+ private:
+  friend struct Launcher;
+  std::shared_ptr<const detail::ExecRecord> record_;
 };
 
 /// A running child: its pidfd and our ends of its pipes. The child leads its
-/// own process group (pgid == pid).
+/// own process group (pgid == pid) from before its exec.
 struct SpawnedChild {
   pid_t pid = -1;
   Pidfd pidfd;
@@ -85,39 +148,28 @@ struct SpawnedChild {
   UniqueFd stdout_fd;  ///< read end (none when stdout goes to a file)
   UniqueFd stderr_fd;  ///< read end, unless merge_stderr
   UniqueFd pty_master; ///< the terminal's master side (read and write), for a terminal
+  ExecReport exec;     ///< for a spawn that did not wait for the exec
 };
 
 /// Sets a terminal's window size (TIOCSWINSZ on its master); the child gets SIGWINCH.
 void set_window_size(int pty_master, unsigned short rows, unsigned short cols);
 
-class SpawnError : public std::runtime_error {
- public:
-  enum class Kind {
-    executable_not_found,  ///< no such program (or not in PATH)
-    permission_denied,     ///< the program exists but cannot be executed
-    bad_cwd,               ///< the working directory is missing or not a directory
-    stdin_unreadable,      ///< the stdin file cannot be opened
-    invalid_argument,      ///< an empty argv, a NUL in an argument, ...
-    system,                ///< the system refused (out of processes, fds, memory)
-  };
-  SpawnError(Kind kind, std::string subject, std::error_code ec, const std::string& message)
-      : std::runtime_error(message), kind_(kind), subject_(std::move(subject)), ec_(ec) {}
-
-  Kind kind() const { return kind_; }
-  /// The offending value: the program, the directory or the file.
-  const std::string& subject() const { return subject_; }
-  /// The system's reason, when there is one.
-  std::error_code code() const { return ec_; }
-
- private:
-  Kind kind_;
-  std::string subject_;
-  std::error_code ec_;
-};
-
 /// Spawns a child in a new process group (a new session for a terminal).
 /// Throws SpawnError.
 SpawnedChild spawn(const SpawnOptions& options);
+
+/// How children are created: tend's own clone3 (x86-64, where the kernel
+/// allows it) or posix_spawn.
+enum class SpawnBackend { clone3, posix_spawn };
+
+/// The backend spawn() uses now: clone3 unless it is unavailable here or
+/// posix_spawn was asked for.
+SpawnBackend spawn_backend();
+
+/// Makes spawn() use posix_spawn (true) or go back to its own choice (false),
+/// process-wide: for tests of the fallback, and for hosts that must not see
+/// clone3.
+void use_posix_spawn(bool on);
 
 /// The environment `options` gives the child, as "K=V" strings.
 std::vector<std::string> child_environment(const SpawnOptions& options);

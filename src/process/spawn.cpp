@@ -361,7 +361,7 @@ struct KernelSigaction {  // the kernel's struct sigaction on x86-64
 // The child, from its clone to its exec: raw system calls on data the parent
 // prepared, nothing else. Signals are blocked (the parent blocked them around
 // the clone) and handlers of ours are already gone (CLONE_CLEAR_SIGHAND).
-[[gnu::noinline, gnu::no_sanitize("address", "undefined")]] int child_main(void* arg) {
+[[gnu::noinline, gnu::no_stack_protector, gnu::no_sanitize("address", "undefined")]] int child_main(void* arg) {
   const Launch& l = *static_cast<const Launch*>(arg);
   detail::ExecRecord& record = *l.record;
   auto failed = [&](int step, long rc) {

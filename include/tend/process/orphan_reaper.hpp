@@ -28,8 +28,8 @@ void become_subreaper();
 bool is_subreaper();
 
 /// The children tend spawned itself. spawn() registers a child under the lock,
-/// in the same critical section as posix_spawn, so reap_orphans() can never see
-/// a fresh child before it is known.
+/// in the same critical section as the clone (or posix_spawn), so
+/// reap_orphans() can never see a fresh child before it is known.
 class SpawnedChildren {
  public:
   static std::unique_lock<std::mutex> lock();

@@ -169,6 +169,11 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> connection) {
         json id = e.data().is_object() && e.data().contains("id") ? e.data()["id"] : json(nullptr);
         connection->send(make_error(id, e.code(), e.what()));
         continue;
+      } catch (const std::exception& e) {
+        // Whatever else a request line can make the parser throw (memory,
+        // say) is that request's error, not the end of the connection.
+        connection->send(make_error(nullptr, error_code::internal_error, fmt::format("internal error: {}", e.what())));
+        continue;
       }
       auto& signal = connection->in_flight.emplace_back();
       auto slot = signal.slot();

@@ -190,6 +190,11 @@ int cmd_run(const Options& o) {
   if (o.wait) {
     json end = follow(client, task["id"], true, true, 0, 0);
     if (o.json) std::cout << end.dump(2) << "\n";
+    // A program that never ran printed nothing to explain it: we do.
+    std::string reason = end.value("reason", "");
+    if (!o.json && end["state"] == "failed" && reason.rfind("could not start", 0) == 0) {
+      std::cerr << "tend: task " << end["id"] << " " << reason << "\n";
+    }
     return exit_code_of(end);
   }
   if (o.json) {

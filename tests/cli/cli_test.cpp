@@ -66,6 +66,17 @@ TEST(Cli, ExitCodesFollowTimeout1) {
   auto streamed = home.tend({"run", "--wait", "--", "sh", "-c", "echo one; echo two >&2"});
   EXPECT_EQ(streamed.out, "one\n");
   EXPECT_EQ(streamed.err, "two\n");
+  // A program that never ran: the shell's 127 and 1, and the reason on stderr.
+  TempDir dir;
+  std::ofstream(dir.path() / "data") << "\x01\x02 not a program\n";
+  std::filesystem::permissions(dir.path() / "data", std::filesystem::perms::owner_all);
+  auto not_a_program = home.tend({"run", "--wait", "--", (dir.path() / "data").string()});
+  EXPECT_EQ(not_a_program.exit_code, 127);
+  EXPECT_NE(not_a_program.err.find("could not start: cannot run"), std::string::npos) << not_a_program.err;
+  EXPECT_NE(not_a_program.err.find("Exec format error"), std::string::npos) << not_a_program.err;
+  auto missing = home.tend({"run", "--wait", "--", "tend-no-such-program"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no such program: tend-no-such-program"), std::string::npos) << missing.err;
 }
 
 TEST(Cli, MistakesAreUsageErrorsThatNameTheProblem) {

@@ -15,12 +15,21 @@ namespace tend::rpc {
 
 using stream = asio::local::stream_protocol;
 
+namespace {
+// Unsent bytes past which a client's output events are dropped (it reads
+// the gap by cursor) ...
+constexpr std::size_t kCongested = 4u << 20;
+// ... and past which it is dropped itself: it has stopped reading answers.
+constexpr std::size_t kUnreadLimit = 256u << 20;
+}  // namespace
+
 struct Server::Connection : std::enable_shared_from_this<Connection> {
   Connection(stream::socket s, std::function<void()> durable)
       : socket(std::move(s)), make_durable(std::move(durable)) {}
   stream::socket socket;
   std::function<void()> make_durable;  ///< commits recorded state before anything goes out
   std::deque<std::string> outbox;
+  std::size_t outbox_bytes = 0;             ///< unsent, counting the write in flight
   std::vector<asio::const_buffer> sending;  ///< the lines of the write in flight
   bool writing = false;
   bool flush_posted = false;
@@ -33,7 +42,12 @@ struct Server::Connection : std::enable_shared_from_this<Connection> {
   void send(std::string line) {
     if (closed) return;
     line += '\n';
+    outbox_bytes += line.size();
     outbox.push_back(std::move(line));
+    if (outbox_bytes > kUnreadLimit) {
+      spdlog::warn("tend: dropped a client that left {} MiB unread", outbox_bytes >> 20);
+      return close();  // the lines go with the connection (a write in flight may still point at them)
+    }
     if (flush_posted || writing) return;
     flush_posted = true;
     asio::post(socket.get_executor(), [self = shared_from_this()] {
@@ -53,6 +67,7 @@ struct Server::Connection : std::enable_shared_from_this<Connection> {
       asio::write(socket, asio::buffer(line), ec);
     }
     outbox.clear();
+    outbox_bytes = 0;
   }
   void flush() {
     if (writing || outbox.empty() || closed) return;
@@ -64,6 +79,7 @@ struct Server::Connection : std::enable_shared_from_this<Connection> {
       self->writing = false;
       if (ec) return self->close();
       auto sent = static_cast<std::ptrdiff_t>(self->sending.size());
+      for (auto it = self->outbox.begin(); it != self->outbox.begin() + sent; ++it) self->outbox_bytes -= it->size();
       self->outbox.erase(self->outbox.begin(), self->outbox.begin() + sent);
       self->sending.clear();
       self->flush();
@@ -148,6 +164,10 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> connection) {
   auto weak = std::weak_ptr<Connection>(connection);
   connection->session->send = [weak](std::string line) {
     if (auto c = weak.lock()) c->send(std::move(line));
+  };
+  connection->session->congested = [weak] {
+    auto c = weak.lock();
+    return c && c->outbox_bytes > kCongested;
   };
   LineReader reader(kMaxRequestLine);
   std::array<char, 64 * 1024> buffer;

@@ -528,7 +528,7 @@ json Service::subscribe(Params p, const std::shared_ptr<Session>& session) {
     auto s = weak.lock();
     if (!s) return;
     if (!ids.empty() && std::find(ids.begin(), ids.end(), e.task->id()) == ids.end()) return;
-    if (e.kind == Event::Kind::output && !with_output) return;
+    if (e.kind == Event::Kind::output && (!with_output || (s->congested && s->congested()))) return;
     json params = {{"kind", to_string(e.kind)}, {"id", e.task->id()}};
     if (e.kind == Event::Kind::output) {
       params["stream"] = to_string(e.stream);

@@ -153,6 +153,60 @@ TEST(Cli, ParallelLimitHoldsForAThousandQueuedTasks) {
   for (const auto& t : all) EXPECT_EQ(t["state"], "succeeded");
 }
 
+namespace {
+long rss_kib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  long value = 0;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      in >> value;
+      return value;
+    }
+    in.ignore(1 << 20, '\n');
+  }
+  return -1;
+}
+}  // namespace
+
+TEST(Cli, AClientThatStopsReadingCostsTheDaemonBoundedMemory) {
+  TendHome home;
+  ASSERT_EQ(home.tend({"ls"}).exit_code, 0);  // starts the daemon
+  RawConnection slow(home.socket());
+  ASSERT_TRUE(slow.call("events.subscribe", {{"output", true}})["result"]["subscribed"]);
+  RawConnection other(home.socket());
+  int pid = other.call("daemon.status", json::object())["result"]["pid"];
+  long before = rss_kib(pid);
+  // 64 MiB of NUL bytes: as JSON events, six times that for a client that
+  // reads none of them.
+  auto run = other.call("task.run", {{"argv", {"head", "-c", "67108864", "/dev/zero"}}});
+  auto id = run["result"]["id"];
+  auto waited = other.call("task.wait", {{"ids", {id}}, {"timeout_ms", 60000}});
+  ASSERT_EQ(waited["result"]["finished"].size(), 1u) << waited.dump();
+  EXPECT_EQ(waited["result"]["finished"][0]["state"], "succeeded");
+  long after = rss_kib(pid);
+  EXPECT_LT(after - before, 48 * 1024) << before << " KiB before, " << after << " KiB after";
+  // The slow client is still served: every event that is not output, and
+  // output events until it fell behind; the rest it reads by cursor.
+  std::uint64_t shown = 0, received = 0;
+  while (true) {
+    auto m = slow.receive();
+    ASSERT_FALSE(m.is_null()) << "the connection closed";
+    const auto& p = m["params"];
+    if (p["kind"] == "output") {
+      std::uint64_t end = p["cursor_end"];
+      std::uint64_t size = p["data"].get<std::string>().size();
+      EXPECT_EQ(end - size, shown) << "a gap before the client fell behind";
+      shown = end;
+      received += size;
+    }
+    if (p["kind"] == "exited") break;
+  }
+  EXPECT_GT(received, 0u);
+  EXPECT_LT(shown, 67108864u);  // the end of the stream it did not get as events
+  EXPECT_EQ(other.call("task.output", {{"id", id}, {"since", 67108864 - 3}})["result"]["data"], std::string(3, '\0'));
+}
+
 TEST(Cli, TheDaemonSurvivesGarbageHugeLinesAndDepartingClients) {
   TendHome home;
   ASSERT_EQ(home.tend({"run", "--", "sleep", "30"}).exit_code, 0);

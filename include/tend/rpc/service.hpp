@@ -24,6 +24,11 @@ namespace asio = boost::asio;
 /// (event subscriptions) and what it subscribed to.
 struct Session {
   std::function<void(std::string line)> send;
+  /// True while the client has more unread than it should: output events
+  /// for it are dropped then (their cursor_end shows it the gap, which it
+  /// reads by cursor), so a client that stops reading cannot make us hold
+  /// a fast task's whole output for it.
+  std::function<bool()> congested;
   std::vector<Subscription> subscriptions;
 };
 

@@ -41,7 +41,7 @@ std::optional<Pidfd> Pidfd::open(pid_t pid) {
 }
 
 bool Pidfd::send_signal(int sig) const {
-  if (!fd_) return false;
+  if (!fd_ || reaped_) return false;
   return pidfd_send(fd_.get(), sig, 0) == 0;
 }
 
@@ -68,6 +68,7 @@ std::optional<ExitStatus> Pidfd::try_reap() {
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) throw std::system_error(errno, std::generic_category(), "waitid(P_PIDFD)");
   if (info.si_pid == 0) return std::nullopt;
+  reaped_ = true;
   SpawnedChildren::remove(pid_);
   switch (info.si_code) {
     case CLD_EXITED: return ExitStatus::from_exit(info.si_status);

@@ -70,6 +70,7 @@ class Pidfd {
   Pidfd(pid_t pid, UniqueFd fd) : pid_(pid), fd_(std::move(fd)) {}
   pid_t pid_ = -1;
   UniqueFd fd_;
+  bool reaped_ = false;  ///< try_reap() has had its exit: no process left to signal
 };
 
 }  // namespace tend::process

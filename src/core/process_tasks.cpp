@@ -305,7 +305,9 @@ void Engine::end_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
                    });
   }
   if (rt->current == at && !rt->finalized) {
-    if (!at->exit_unknown && should_restart(rt, exit)) {
+    // A program that could not be started will not start on a retry either
+    // (ENOEXEC, a missing interpreter): no restarts, its reason as it is.
+    if (!at->exit_unknown && !at->start_failure && should_restart(rt, exit)) {
       Duration delay = rt->next_delay;
       rt->next_delay = std::min(rt->task->spec().restart.max_delay, rt->next_delay * 2);
       rt->restart_pending = true;
@@ -354,7 +356,7 @@ void Engine::finalize(const RuntimePtr& rt, const AttemptPtr& at) {
   const process::ExitStatus& exit = *at->exit;
   std::string how = describe_end(*at);
   const RestartOptions& restart = rt->task->spec().restart;
-  if (restart.policy != RestartPolicy::no && !rt->stop_cause && !closed_ &&
+  if (restart.policy != RestartPolicy::no && !rt->stop_cause && !closed_ && !at->start_failure &&
       !(restart.policy == RestartPolicy::on_failure && exit.success())) {
     how += fmt::format("; gave up after {} starts within {} (crash loop)", rt->recent_starts.size(),
                        format_duration(restart.interval));

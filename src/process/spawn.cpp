@@ -317,7 +317,7 @@ std::atomic<bool> g_clone3_unavailable{false};
 // cannot do this: the child must not return through the parent's frames.)
 extern "C" long tend_clone3_call(clone_args* args, std::size_t size, int (*fn)(void*), void* arg);
 asm(R"(
-  .text
+  .pushsection .text, "ax", @progbits
   .p2align 4
   .type tend_clone3_call, @function
 tend_clone3_call:
@@ -340,6 +340,7 @@ tend_clone3_call:
   hlt
   .cfi_endproc
   .size tend_clone3_call, .-tend_clone3_call
+  .popsection
 )");
 
 // A system call without errno: the child shares our memory and our thread
@@ -358,46 +359,61 @@ struct KernelSigaction {  // the kernel's struct sigaction on x86-64
   unsigned long mask = 0;
 };
 
+// What the child reads: plain pointers and numbers into the Launch its pad
+// keeps, so that reading it is a load, never a call (even at -O0).
+struct ChildPlan {
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;       // or nullptr
+  const char* terminal;  // PTY slave path, or nullptr
+  int stdio[3];
+  bool new_session;
+  volatile int* step;    // the ExecRecord's
+  volatile int* error;
+};
+
 // The child, from its clone to its exec: raw system calls on data the parent
-// prepared, nothing else. Signals are blocked (the parent blocked them around
-// the clone) and handlers of ours are already gone (CLONE_CLEAR_SIGHAND).
+// prepared, nothing else (no call, no thread-local: it runs on our thread's
+// pointer). Signals are blocked (the parent blocked them around the clone)
+// and handlers of ours are already gone (CLONE_CLEAR_SIGHAND).
 [[gnu::noinline, gnu::no_stack_protector, gnu::no_sanitize("address", "undefined")]] int child_main(void* arg) {
-  const Launch& l = *static_cast<const Launch*>(arg);
-  detail::ExecRecord& record = *l.record;
-  auto failed = [&](int step, long rc) {
-    record.step = step;
-    record.error = static_cast<int>(-rc);
-    return 127;
-  };
-  long rc = l.new_session ? raw(SYS_setsid) : raw(SYS_setpgid, 0, 0);
-  if (rc < 0) return failed(detail::ExecRecord::in_group, rc);
-  // What we ignore (SIGPIPE, say) the child gets back at its default.
-  KernelSigaction dfl;
-  for (int sig = 1; sig < 32; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) raw(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, 8);
+  const ChildPlan& plan = *static_cast<const ChildPlan*>(arg);
+  int step = detail::ExecRecord::in_group;
+  long rc = plan.new_session ? raw(SYS_setsid) : raw(SYS_setpgid, 0, 0);
+  if (rc >= 0) {
+    // What we ignore (SIGPIPE, say) the child gets back at its default.
+    KernelSigaction dfl;
+    for (int sig = 1; sig < 32; ++sig) {
+      if (sig != SIGKILL && sig != SIGSTOP) raw(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, 8);
+    }
+    int fds[3] = {plan.stdio[0], plan.stdio[1], plan.stdio[2]};
+    if (plan.terminal) {
+      // As a session leader without a terminal, the first it opens becomes its own.
+      step = detail::ExecRecord::at_terminal;
+      rc = raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>(plan.terminal), O_RDWR, 0);
+      fds[0] = fds[1] = fds[2] = static_cast<int>(rc);
+    }
+    if (rc >= 0) step = detail::ExecRecord::at_stdio;
+    // (No source among 0-2 but its own: spawn() saw to that. dup2 onto
+    // itself would keep close-on-exec: that is cleared instead.)
+    for (int i = 0; i < 3 && rc >= 0; ++i) rc = fds[i] == i ? raw(SYS_fcntl, i, F_SETFD, 0) : raw(SYS_dup2, fds[i], i);
+    if (rc >= 0 && plan.cwd) {
+      step = detail::ExecRecord::in_cwd;
+      rc = raw(SYS_chdir, reinterpret_cast<long>(plan.cwd));
+    }
+    if (rc >= 0) {
+      raw(SYS_close_range, 3, ~0U, 0);  // (spawn() checked once that this kernel has it)
+      unsigned long none = 0;
+      raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0, 8);
+      step = detail::ExecRecord::at_exec;
+      rc = raw(SYS_execve, reinterpret_cast<long>(plan.program), reinterpret_cast<long>(plan.argv),
+               reinterpret_cast<long>(plan.envp));
+    }
   }
-  int fds[3] = {l.stdio[0], l.stdio[1], l.stdio[2]};
-  if (!l.terminal.empty()) {
-    // As a session leader without a terminal, the first it opens becomes its own.
-    rc = raw(SYS_openat, AT_FDCWD, reinterpret_cast<long>(l.terminal.c_str()), O_RDWR, 0);
-    if (rc < 0) return failed(detail::ExecRecord::at_terminal, rc);
-    fds[0] = fds[1] = fds[2] = static_cast<int>(rc);
-  }
-  for (int i = 0; i < 3; ++i) {  // (no source among 0-2 but its own: spawn() saw to that)
-    // dup2 onto itself would keep close-on-exec: clear it instead.
-    rc = fds[i] == i ? raw(SYS_fcntl, i, F_SETFD, 0) : raw(SYS_dup2, fds[i], i);
-    if (rc < 0) return failed(detail::ExecRecord::at_stdio, rc);
-  }
-  if (!l.cwd.empty()) {
-    rc = raw(SYS_chdir, reinterpret_cast<long>(l.cwd.c_str()));
-    if (rc < 0) return failed(detail::ExecRecord::in_cwd, rc);
-  }
-  raw(SYS_close_range, 3, ~0U, 0);  // all of ours are close-on-exec anyway; a host's may not be
-  unsigned long none = 0;
-  raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0, 8);
-  rc = raw(SYS_execve, reinterpret_cast<long>(l.program.c_str()), reinterpret_cast<long>(l.argv_ptrs.data()),
-           reinterpret_cast<long>(l.env_ptrs.data()));
-  return failed(detail::ExecRecord::at_exec, rc);
+  *plan.step = step;
+  *plan.error = static_cast<int>(-rc);
+  return 127;
 }
 
 // A child's stack and what it reads, reused once the child has exec'd.
@@ -411,6 +427,21 @@ struct Pad {
   bool taken = false;  // being filled in by a spawning thread (under g_pads_mutex)
   void* map = nullptr;
   Launch launch;
+  ChildPlan plan{};
+
+  // Points the plan at `launch` (and `record`), which the pad keeps.
+  void prepare() {
+    const Launch& l = launch;
+    plan.program = l.program.c_str();
+    plan.argv = l.argv_ptrs.data();
+    plan.envp = l.env_ptrs.data();
+    plan.cwd = l.cwd.empty() ? nullptr : l.cwd.c_str();
+    plan.terminal = l.terminal.empty() ? nullptr : l.terminal.c_str();
+    for (int i = 0; i < 3; ++i) plan.stdio[i] = l.stdio[i];
+    plan.new_session = l.new_session;
+    plan.step = &l.record->step;
+    plan.error = &l.record->error;
+  }
 
   Pad() {
     map = ::mmap(nullptr, kGuard + kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -429,7 +460,12 @@ constexpr std::size_t kMaxPads = 64;
 constexpr auto kPadWait = std::chrono::milliseconds(100);
 
 std::mutex g_pads_mutex;
-std::vector<std::unique_ptr<Pad>>* g_pads = new std::vector<std::unique_ptr<Pad>>;  // never freed: children may use them at exit
+
+// Never freed: children may still be using them when we exit.
+std::vector<std::unique_ptr<Pad>>& all_pads() {
+  static auto* pads = new std::vector<std::unique_ptr<Pad>>;
+  return *pads;
+}
 
 void futex_wait(std::atomic<pid_t>& word, pid_t value, std::chrono::nanoseconds limit) {
   timespec ts{static_cast<time_t>(limit.count() / 1000000000), static_cast<long>(limit.count() % 1000000000)};
@@ -445,20 +481,20 @@ Pad& take_pad() {
     pid_t seen = 0;
     {
       std::lock_guard lock(g_pads_mutex);
-      for (auto& pad : *g_pads) {
+      for (auto& pad : all_pads()) {
         if (!pad->taken && pad->busy.load(std::memory_order_acquire) == 0) {
           pad->taken = true;
           return *pad;
         }
       }
-      if (g_pads->size() < kMaxPads || std::chrono::steady_clock::now() >= give_up) {
+      if (all_pads().size() < kMaxPads || std::chrono::steady_clock::now() >= give_up) {
         // Past the wait, grow anyway: a child that died by a core-dumping
         // signal before its exec never has its word cleared.
-        g_pads->push_back(std::make_unique<Pad>());
-        g_pads->back()->taken = true;
-        return *g_pads->back();
+        all_pads().push_back(std::make_unique<Pad>());
+        all_pads().back()->taken = true;
+        return *all_pads().back();
       }
-      wait_on = (*g_pads)[next++ % g_pads->size()].get();
+      wait_on = all_pads()[next++ % all_pads().size()].get();
       seen = wait_on->busy.load(std::memory_order_acquire);
     }
     if (seen != 0) futex_wait(wait_on->busy, seen, std::chrono::milliseconds(1));
@@ -484,7 +520,7 @@ long clone_child(Pad& pad, bool wait_for_exec, int* pidfd) {
   unsigned long all = ~0UL, old = 0;
   raw(SYS_rt_sigprocmask, SIG_BLOCK, reinterpret_cast<long>(&all), reinterpret_cast<long>(&old), 8);
   pad.busy.store(wait_for_exec ? 0 : 1, std::memory_order_release);
-  long rc = tend_clone3_call(&args, sizeof args, child_main, &pad.launch);
+  long rc = tend_clone3_call(&args, sizeof args, child_main, &pad.plan);
   raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
   if (rc < 0) pad.busy.store(0, std::memory_order_release);
   return rc;
@@ -500,7 +536,11 @@ std::optional<SpawnError> ExecReport::failure() const {
 
 SpawnBackend spawn_backend() {
 #ifdef TEND_HAVE_CLONE3
-  if (!g_force_posix_spawn.load() && !g_clone3_unavailable.load()) return SpawnBackend::clone3;
+  // The child closes what it must not inherit with close_range (5.9); a
+  // kernel with clone3 but without it (5.5-5.8) gets posix_spawn, whose
+  // closefrom has a fallback.
+  static const bool has_close_range = ::syscall(SYS_close_range, ~0U - 1, ~0U - 1, 0) == 0;
+  if (has_close_range && !g_force_posix_spawn.load() && !g_clone3_unavailable.load()) return SpawnBackend::clone3;
 #endif
   return SpawnBackend::posix_spawn;
 }
@@ -619,38 +659,50 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
 #ifdef TEND_HAVE_CLONE3
   if (backend == SpawnBackend::clone3) {
     Pad& pad = take_pad();
+    struct Lease {  // the pad goes back whatever happens; reused once `busy` is zero
+      Pad& pad;
+      ~Lease() { release_pad(pad); }
+    } lease{pad};
     pad.launch = std::move(l);
     auto record = std::make_shared<detail::ExecRecord>();
     record->program = pad.launch.argv[0];
     record->cwd = pad.launch.cwd;
     pad.launch.record = record;
+    pad.prepare();
     int pidfd = -1;
     long rc;
     {
       auto held = SpawnedChildren::lock();
       rc = clone_child(pad, wait_for_exec, &pidfd);
-      if (rc > 0) SpawnedChildren::add(static_cast<pid_t>(rc), held);
+      if (rc > 0) {
+        child.pid = static_cast<pid_t>(rc);
+        child.pidfd = Pidfd::adopt(child.pid, UniqueFd(pidfd));
+        try {
+          SpawnedChildren::add(child.pid, held);
+        } catch (...) {
+          // Out of memory: a child nobody knows of must not run.
+          child.pidfd.send_signal(SIGKILL);
+          siginfo_t info{};
+          ::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd), &info, WEXITED);
+          throw;
+        }
+      }
     }
     if (rc < 0) {
       // Not this kernel, or a filter forbids it: posix_spawn from now on.
       if (rc == -ENOSYS || rc == -EPERM || rc == -EINVAL) g_clone3_unavailable.store(true);
       l = std::move(pad.launch);
-      release_pad(pad);
       if (!g_clone3_unavailable.load()) fail_spawn_call(static_cast<int>(-rc), l.argv[0]);
       backend = SpawnBackend::posix_spawn;
-    } else {
-      release_pad(pad);  // reusable once `busy` is zero: at once when we waited
-      child.pid = static_cast<pid_t>(rc);
-      child.pidfd = Pidfd::adopt(child.pid, UniqueFd(pidfd));
-      if (wait_for_exec && record->error != 0) {
-        // It exited 127 without running anything: reap it and say why.
-        siginfo_t info{};
-        while (::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd), &info, WEXITED) != 0 &&
-               errno == EINTR) {
-        }
-        SpawnedChildren::remove(child.pid);
-        throw error_of(*record);
+    } else if (wait_for_exec && record->error != 0) {
+      // It exited 127 without running anything: reap it and say why.
+      siginfo_t info{};
+      while (::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd), &info, WEXITED) != 0 &&
+             errno == EINTR) {
       }
+      SpawnedChildren::remove(child.pid);
+      throw error_of(*record);
+    } else {
       child.exec.record_ = std::move(record);
     }
   }

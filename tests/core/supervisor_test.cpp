@@ -180,6 +180,13 @@ TEST(Supervisor, AFileThatIsNoProgramFailsTheTaskAndSaysWhy) {
   EXPECT_EQ(st.exit_code, 127);
   EXPECT_NE(st.reason.find("could not start"), std::string::npos) << st.reason;
   EXPECT_NE(st.reason.find("Exec format error"), std::string::npos) << st.reason;
+  // Nor is it restarted: it would fail the same way every time.
+  TaskSpec again = TaskSpec::exec({(dir.path() / "data").string()});
+  again.restart.policy = RestartPolicy::always;
+  st = run_to_end(sup, again);
+  EXPECT_EQ(st.state, TaskState::failed);
+  EXPECT_EQ(st.attempts, 1);
+  EXPECT_EQ(st.reason.find("crash loop"), std::string::npos) << st.reason;
 }
 
 TEST(Supervisor, EventsArriveInOrderAndAThrowingSubscriberBreaksNothing) {

@@ -271,7 +271,8 @@ struct Launch {
   fail(SpawnError::Kind::system, argv0, rc, fmt::format("cannot start {}", argv0));
 }
 
-// posix_spawn: the portable way, and the fallback. Always waits for the exec.
+// posix_spawn: the portable way, and the fallback. Always waits for the exec;
+// throws std::system_error with what it said.
 pid_t posix_spawn_child(const Launch& l) {
   FileActions fa;
   if (!l.terminal.empty()) {
@@ -299,7 +300,7 @@ pid_t posix_spawn_child(const Launch& l) {
   check(posix_spawnattr_setflags(&sa.attr, flags), "setflags");
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, l.program.c_str(), &fa.actions, &sa.attr, l.argv_ptrs.data(), l.env_ptrs.data());
-  if (rc != 0) fail_spawn_call(rc, l.argv[0]);
+  if (rc != 0) throw std::system_error(rc, std::generic_category());
   return pid;
 }
 
@@ -587,7 +588,7 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
 
   SpawnBackend backend = spawn_backend();
   const bool wait_for_exec = options.wait_for_exec || backend == SpawnBackend::posix_spawn;
-  if (!wait_for_exec && l.program.find('/') != std::string::npos && !is_executable_file(at, l.program)) {
+  if (!options.wait_for_exec && l.program.find('/') != std::string::npos && !is_executable_file(at, l.program)) {
     // Nobody waits for the exec to say so: say it now.
     bool exists = ::faccessat(at, l.program.c_str(), F_OK, 0) == 0;
     fail(exists ? SpawnError::Kind::permission_denied : SpawnError::Kind::executable_not_found, l.argv[0],
@@ -710,7 +711,24 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
   if (backend == SpawnBackend::posix_spawn) {
     {
       auto held = SpawnedChildren::lock();
-      child.pid = posix_spawn_child(l);
+      try {
+        child.pid = posix_spawn_child(l);
+      } catch (const std::system_error& e) {
+        int rc = e.code().value();
+        if (options.wait_for_exec || rc == EAGAIN || rc == ENOMEM) fail_spawn_call(rc, l.argv[0]);
+        // What only the exec could tell, to a caller that does not wait for
+        // it: as with clone3, a child that exits 127 and says why. (A stand-
+        // in: posix_spawn leaves no child behind. Rare, so a fork will do.)
+        auto record = std::make_shared<detail::ExecRecord>();
+        record->program = l.argv[0];
+        record->cwd = l.cwd;
+        record->step = detail::ExecRecord::at_exec;
+        record->error = rc;
+        child.pid = ::fork();
+        if (child.pid == 0) ::_exit(127);
+        if (child.pid < 0) fail_spawn_call(rc, l.argv[0]);
+        child.exec.record_ = std::move(record);
+      }
       SpawnedChildren::add(child.pid, held);
     }
     // The child is ours and unreaped, so its PID cannot have been reused yet.

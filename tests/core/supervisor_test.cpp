@@ -174,19 +174,23 @@ TEST(Supervisor, AFileThatIsNoProgramFailsTheTaskAndSaysWhy) {
   test::TempDir dir;
   std::ofstream(dir.path() / "data") << "\x01\x02 not a program\n";
   std::filesystem::permissions(dir.path() / "data", std::filesystem::perms::owner_all);
-  Supervisor sup;
-  TaskStatus st = run_to_end(sup, TaskSpec::exec({(dir.path() / "data").string()}));
-  EXPECT_EQ(st.state, TaskState::failed);
-  EXPECT_EQ(st.exit_code, 127);
-  EXPECT_NE(st.reason.find("could not start"), std::string::npos) << st.reason;
-  EXPECT_NE(st.reason.find("Exec format error"), std::string::npos) << st.reason;
-  // Nor is it restarted: it would fail the same way every time.
-  TaskSpec again = TaskSpec::exec({(dir.path() / "data").string()});
-  again.restart.policy = RestartPolicy::always;
-  st = run_to_end(sup, again);
-  EXPECT_EQ(st.state, TaskState::failed);
-  EXPECT_EQ(st.attempts, 1);
-  EXPECT_EQ(st.reason.find("crash loop"), std::string::npos) << st.reason;
+  for (bool posix_spawn : {false, true}) {  // the same with the fallback
+    process::use_posix_spawn(posix_spawn);
+    Supervisor sup;
+    TaskStatus st = run_to_end(sup, TaskSpec::exec({(dir.path() / "data").string()}));
+    EXPECT_EQ(st.state, TaskState::failed);
+    EXPECT_EQ(st.exit_code, 127);
+    EXPECT_NE(st.reason.find("could not start"), std::string::npos) << st.reason;
+    EXPECT_NE(st.reason.find("Exec format error"), std::string::npos) << st.reason;
+    // Nor is it restarted: it would fail the same way every time.
+    TaskSpec again = TaskSpec::exec({(dir.path() / "data").string()});
+    again.restart.policy = RestartPolicy::always;
+    st = run_to_end(sup, again);
+    EXPECT_EQ(st.state, TaskState::failed);
+    EXPECT_EQ(st.attempts, 1);
+    EXPECT_EQ(st.reason.find("crash loop"), std::string::npos) << st.reason;
+  }
+  process::use_posix_spawn(false);
 }
 
 TEST(Supervisor, EventsArriveInOrderAndAThrowingSubscriberBreaksNothing) {

@@ -39,30 +39,35 @@ ExitStatus wait_exit(SpawnedChild& child) {
   return status.value_or(ExitStatus::from_signal(0));
 }
 
-// Every test runs three ways: tend's clone3 waiting for the exec, clone3
-// not waiting (what the Supervisor does), and the posix_spawn fallback.
-enum class Mode { clone3_waiting, clone3_not_waiting, posix_spawn };
+// Every test runs four ways: tend's clone3 waiting for the exec, clone3 not
+// waiting (what the Supervisor does), and the posix_spawn fallback asked to
+// wait or not (it always does, but reports as the caller asked).
+enum class Mode { clone3_waiting, clone3_not_waiting, posix_spawn, posix_spawn_not_waiting };
+
+bool waits(Mode m) { return m == Mode::clone3_waiting || m == Mode::posix_spawn; }
+bool posix(Mode m) { return m == Mode::posix_spawn || m == Mode::posix_spawn_not_waiting; }
 
 std::string mode_name(const ::testing::TestParamInfo<Mode>& info) {
   switch (info.param) {
     case Mode::clone3_waiting: return "Clone3";
     case Mode::clone3_not_waiting: return "Clone3NotWaiting";
-    default: return "PosixSpawn";
+    case Mode::posix_spawn: return "PosixSpawn";
+    default: return "PosixSpawnNotWaiting";
   }
 }
 
 class Spawn : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override {
-    use_posix_spawn(GetParam() == Mode::posix_spawn);
-    if (GetParam() != Mode::posix_spawn && spawn_backend() != SpawnBackend::clone3) {
+    use_posix_spawn(posix(GetParam()));
+    if (!posix(GetParam()) && spawn_backend() != SpawnBackend::clone3) {
       GTEST_SKIP() << "clone3 is not used in this build or on this kernel";
     }
   }
   void TearDown() override { use_posix_spawn(false); }
 
   SpawnedChild start(SpawnOptions o) {
-    o.wait_for_exec = GetParam() != Mode::clone3_not_waiting;
+    o.wait_for_exec = waits(GetParam());
     return spawn(o);
   }
 };
@@ -70,7 +75,8 @@ class Spawn : public ::testing::TestWithParam<Mode> {
 }  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Backends, Spawn,
-                         ::testing::Values(Mode::clone3_waiting, Mode::clone3_not_waiting, Mode::posix_spawn),
+                         ::testing::Values(Mode::clone3_waiting, Mode::clone3_not_waiting, Mode::posix_spawn,
+                                           Mode::posix_spawn_not_waiting),
                          mode_name);
 
 TEST_P(Spawn, RunsAnArgvWithoutAShell) {
@@ -316,7 +322,7 @@ TEST_P(Spawn, AFileThatIsNoProgramIsTold) {
   std::filesystem::permissions(dir.path() / "data", std::filesystem::perms::owner_all);
   SpawnOptions o;
   o.argv = {(dir.path() / "data").string()};
-  if (GetParam() == Mode::clone3_not_waiting) {
+  if (!waits(GetParam())) {
     // Only the exec can tell: spawn() has returned by then, so the child says it.
     auto child = start(o);
     EXPECT_EQ(wait_exit(child), ExitStatus::from_exit(127));

@@ -117,8 +117,8 @@ struct SpawnOptions {
   /// cwd, stdin file) still throws; a failure only the exec can see makes the
   /// child exit 127 with SpawnedChild::exec saying why. Until its exec the
   /// child may not yet lead its process group; Pidfd::send_signal_to_group
-  /// then signals the child itself. (With the posix_spawn fallback spawn()
-  /// always waits.)
+  /// then signals the child itself. (The posix_spawn fallback always waits,
+  /// but reports such a failure the same way: a stand-in child exits 127.)
   bool wait_for_exec = true;
 };
 

@@ -587,7 +587,6 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
   l.program = resolve_program(l.argv[0], at, l.env);
 
   SpawnBackend backend = spawn_backend();
-  const bool wait_for_exec = options.wait_for_exec || backend == SpawnBackend::posix_spawn;
   if (!options.wait_for_exec && l.program.find('/') != std::string::npos && !is_executable_file(at, l.program)) {
     // Nobody waits for the exec to say so: say it now.
     bool exists = ::faccessat(at, l.program.c_str(), F_OK, 0) == 0;
@@ -674,7 +673,7 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
     long rc;
     {
       auto held = SpawnedChildren::lock();
-      rc = clone_child(pad, wait_for_exec, &pidfd);
+      rc = clone_child(pad, options.wait_for_exec, &pidfd);
       if (rc > 0) {
         child.pid = static_cast<pid_t>(rc);
         child.pidfd = Pidfd::adopt(child.pid, UniqueFd(pidfd));
@@ -695,7 +694,7 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
       l = std::move(pad.launch);
       if (!g_clone3_unavailable.load()) fail_spawn_call(static_cast<int>(-rc), l.argv[0]);
       backend = SpawnBackend::posix_spawn;
-    } else if (wait_for_exec && record->error != 0) {
+    } else if (options.wait_for_exec && record->error != 0) {
       // It exited 127 without running anything: reap it and say why.
       siginfo_t info{};
       while (::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd), &info, WEXITED) != 0 &&

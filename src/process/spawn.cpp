@@ -216,6 +216,15 @@ struct ExecRecord {
 
 namespace {
 
+// What a failed exec of `program` says, whoever found it (the exec, or the
+// check made for a spawn that does not wait for it).
+SpawnError exec_error(int err, const std::string& program) {
+  SpawnError::Kind kind = err == ENOENT                                       ? SpawnError::Kind::executable_not_found
+                          : err == EACCES || err == ENOEXEC || err == EISDIR ? SpawnError::Kind::permission_denied
+                                                                               : SpawnError::Kind::system;
+  return SpawnError(kind, program, errno_code(err), fmt::format("cannot run {}: {}", program, std::strerror(err)));
+}
+
 // The error a failed step of the child stands for: the same kinds and words
 // as the checks made before spawning.
 SpawnError error_of(const detail::ExecRecord& r) {
@@ -223,13 +232,7 @@ SpawnError error_of(const detail::ExecRecord& r) {
   auto message = [&](const std::string& what) { return fmt::format("{}: {}", what, std::strerror(r.error)); };
   switch (r.step) {
     case detail::ExecRecord::at_exec:
-      if (r.error == ENOENT) {
-        return SpawnError(SpawnError::Kind::executable_not_found, r.program, ec, message("cannot run " + r.program));
-      }
-      if (r.error == EACCES || r.error == ENOEXEC || r.error == EISDIR) {
-        return SpawnError(SpawnError::Kind::permission_denied, r.program, ec, message("cannot run " + r.program));
-      }
-      return SpawnError(SpawnError::Kind::system, r.program, ec, message("cannot run " + r.program));
+      return exec_error(r.error, r.program);
     case detail::ExecRecord::in_cwd:
       return SpawnError(SpawnError::Kind::bad_cwd, r.cwd, ec, message("cannot use working directory " + r.cwd));
     case detail::ExecRecord::at_terminal:
@@ -255,6 +258,14 @@ struct Launch {
   bool new_session = false;
   std::shared_ptr<detail::ExecRecord> record;
 
+  // What the child fills in should its exec fail.
+  std::shared_ptr<detail::ExecRecord> new_record() const {
+    auto r = std::make_shared<detail::ExecRecord>();
+    r->program = argv[0];
+    r->cwd = cwd;
+    return r;
+  }
+
   void point() {
     argv_ptrs.clear();
     for (auto& a : argv) argv_ptrs.push_back(a.data());
@@ -264,12 +275,6 @@ struct Launch {
     env_ptrs.push_back(nullptr);
   }
 };
-
-[[noreturn]] void fail_spawn_call(int rc, const std::string& argv0) {
-  if (rc == ENOENT) fail(SpawnError::Kind::executable_not_found, argv0, rc, fmt::format("cannot run {}", argv0));
-  if (rc == EACCES || rc == ENOEXEC) fail(SpawnError::Kind::permission_denied, argv0, rc, fmt::format("cannot run {}", argv0));
-  fail(SpawnError::Kind::system, argv0, rc, fmt::format("cannot start {}", argv0));
-}
 
 // posix_spawn: the portable way, and the fallback. Always waits for the exec;
 // throws std::system_error with what it said.
@@ -312,6 +317,14 @@ std::atomic<bool> g_force_posix_spawn{false};
 #define TEND_HAVE_CLONE3 1
 
 std::atomic<bool> g_clone3_unavailable{false};
+
+// Waits for a child of ours that has exited or is about to, and reaps it.
+void reap_blocking(int pidfd) {
+  siginfo_t info{};
+  while (::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd), &info, WEXITED) != 0 &&
+         errno == EINTR) {
+  }
+}
 
 // Starts a child with clone3 on `args->stack`; the child calls fn(arg) and
 // exits with its result. Returns the child's pid, or -errno. (A C function
@@ -589,9 +602,7 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
   SpawnBackend backend = spawn_backend();
   if (!options.wait_for_exec && l.program.find('/') != std::string::npos && !is_executable_file(at, l.program)) {
     // Nobody waits for the exec to say so: say it now.
-    bool exists = ::faccessat(at, l.program.c_str(), F_OK, 0) == 0;
-    fail(exists ? SpawnError::Kind::permission_denied : SpawnError::Kind::executable_not_found, l.argv[0],
-         exists ? EACCES : ENOENT, fmt::format("cannot run {}", l.argv[0]));
+    throw exec_error(::faccessat(at, l.program.c_str(), F_OK, 0) == 0 ? EACCES : ENOENT, l.argv[0]);
   }
 
   UniqueFd stdin_file;
@@ -664,9 +675,7 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
       ~Lease() { release_pad(pad); }
     } lease{pad};
     pad.launch = std::move(l);
-    auto record = std::make_shared<detail::ExecRecord>();
-    record->program = pad.launch.argv[0];
-    record->cwd = pad.launch.cwd;
+    auto record = pad.launch.new_record();
     pad.launch.record = record;
     pad.prepare();
     int pidfd = -1;
@@ -682,8 +691,7 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
         } catch (...) {
           // Out of memory: a child nobody knows of must not run.
           child.pidfd.send_signal(SIGKILL);
-          siginfo_t info{};
-          ::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd), &info, WEXITED);
+          reap_blocking(pidfd);
           throw;
         }
       }
@@ -692,14 +700,11 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
       // Not this kernel, or a filter forbids it: posix_spawn from now on.
       if (rc == -ENOSYS || rc == -EPERM || rc == -EINVAL) g_clone3_unavailable.store(true);
       l = std::move(pad.launch);
-      if (!g_clone3_unavailable.load()) fail_spawn_call(static_cast<int>(-rc), l.argv[0]);
+      if (!g_clone3_unavailable.load()) throw exec_error(static_cast<int>(-rc), l.argv[0]);
       backend = SpawnBackend::posix_spawn;
     } else if (options.wait_for_exec && record->error != 0) {
       // It exited 127 without running anything: reap it and say why.
-      siginfo_t info{};
-      while (::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(pidfd), &info, WEXITED) != 0 &&
-             errno == EINTR) {
-      }
+      reap_blocking(pidfd);
       SpawnedChildren::remove(child.pid);
       throw error_of(*record);
     } else {
@@ -714,18 +719,16 @@ SpawnedChild Launcher::spawn(const SpawnOptions& options) {
         child.pid = posix_spawn_child(l);
       } catch (const std::system_error& e) {
         int rc = e.code().value();
-        if (options.wait_for_exec || rc == EAGAIN || rc == ENOMEM) fail_spawn_call(rc, l.argv[0]);
+        if (options.wait_for_exec || rc == EAGAIN || rc == ENOMEM) throw exec_error(rc, l.argv[0]);
         // What only the exec could tell, to a caller that does not wait for
         // it: as with clone3, a child that exits 127 and says why. (A stand-
         // in: posix_spawn leaves no child behind. Rare, so a fork will do.)
-        auto record = std::make_shared<detail::ExecRecord>();
-        record->program = l.argv[0];
-        record->cwd = l.cwd;
+        auto record = l.new_record();
         record->step = detail::ExecRecord::at_exec;
         record->error = rc;
         child.pid = ::fork();
         if (child.pid == 0) ::_exit(127);
-        if (child.pid < 0) fail_spawn_call(rc, l.argv[0]);
+        if (child.pid < 0) throw exec_error(rc, l.argv[0]);
         child.exec.record_ = std::move(record);
       }
       SpawnedChildren::add(child.pid, held);

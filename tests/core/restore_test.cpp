@@ -163,7 +163,8 @@ TEST(Restore, AnEscapeeOfATaskTakenUpIsStoppedWithIt) {
   auto tag = test::unique_tag();
   auto marker = "TEND_TASK=4242-0badf00d/7";
   auto recorded = orphaned_task(7, dir.path(), "export " + tag + "; (setsid sleep 1000 &); exec sleep 1000", marker);
-  ASSERT_TRUE(test::eventually([&] { return test::processes_with(tag).size() == 2; }));
+  // The escapee must exist (and its subshell be gone) before the task is taken up.
+  ASSERT_TRUE(test::eventually([&] { return !test::settled_processes_with(tag, 2, "sleep").empty(); }));
   Supervisor sup(test::direct_files(dir.path()));
   auto task = sup.restore(TaskSpec::shell("…"), recorded);
   ASSERT_EQ(task->state(), TaskState::running);

@@ -54,8 +54,10 @@ TEST(ProcessTable, ASnapshotFindsWhatAFullScanFindsForEveryTask) {
   // it to a); b: a background child in b's group.
   SpawnedChild a = spawn_marked("(setsid sleep 1000 &); exec sleep 1000", marker_a);
   SpawnedChild b = spawn_marked("sleep 1000 & exec sleep 1000", marker_b);
+  // Settled: a's subshell gone and its escapee running sleep; b's child past its exec.
   ASSERT_TRUE(tend::test::eventually([&] {
-    return tend::test::processes_with(marker_a).size() == 2 && tend::test::processes_with(marker_b).size() == 2;
+    return !tend::test::settled_processes_with(marker_a, 2, "sleep").empty() &&
+           !tend::test::settled_processes_with(marker_b, 2, "sleep").empty();
   }));
 
   ProcessSnapshot snapshot = ProcessSnapshot::take();

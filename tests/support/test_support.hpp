@@ -62,6 +62,28 @@ inline std::vector<pid_t> processes_with(const std::string& entry) {
   return found;
 }
 
+/// What `pid` runs now (its /proc comm: "sleep", "sh"); empty once it is gone.
+inline std::string program_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+/// The processes carrying `entry` once they have settled: exactly `count`,
+/// and every one running `program`. A count alone is not enough: a shell on
+/// its way (a subshell not yet gone, a child not yet forked or exec'd) can
+/// make up the same count with other processes. Empty until then.
+inline std::vector<pid_t> settled_processes_with(const std::string& entry, std::size_t count,
+                                                 const std::string& program) {
+  auto found = processes_with(entry);
+  if (found.size() != count) return {};
+  for (pid_t pid : found) {
+    if (program_of(pid) != program) return {};
+  }
+  return found;
+}
+
 /// Our open descriptors.
 inline std::vector<int> open_fds() {
   std::vector<int> fds;

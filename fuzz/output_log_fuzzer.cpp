@@ -3,7 +3,6 @@
 // holds exactly once and in order, and account for the rest as skipped.
 #include <cstddef>
 #include <cstdint>
-#include <regex>
 #include <string>
 
 #include "tend/core/output_log.hpp"

@@ -94,6 +94,7 @@ std::string status_page(const json& t, bool colour) {
   row("duration", human_ms(t["duration_ms"].get<std::int64_t>()));
   if (t.value("attempts", 0) > 1) row("attempts", std::to_string(t["attempts"].get<int>()));
   if (!t["port"].is_null()) row("port", std::to_string(t["port"].get<int>()));
+  for (const auto& warning : t.value("warnings", json::array())) row("warning", warning.get<std::string>());
   if (t.contains("stdout_bytes")) {
     row("output", fmt::format("{} bytes on stdout, {} on stderr", t["stdout_bytes"].get<std::uint64_t>(),
                               t["stderr_bytes"].get<std::uint64_t>()));

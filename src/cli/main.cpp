@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   run->add_option("--group", o.group, "Queue group");
   run->add_option("--after", o.after, "Start only after this task succeeded (repeatable)");
   run->add_option("--priority", o.priority, "Higher starts first");
-  run->add_option("--ready-pattern", o.ready_pattern, "Ready once a line matches this regex");
+  run->add_option("--ready-pattern", o.ready_pattern, "Ready once a line matches this regex (RE2 syntax, at most 4096 bytes)");
   run->add_option("--ready-port", o.ready_port, "Ready once this localhost port accepts (0: the allocated $PORT)");
   run->add_option("--ready-timeout", o.ready_timeout, "How long to wait for readiness (default 60s)");
   run->add_flag("--port", o.allocate_port, "Hand the task a free port in $PORT");
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   logs->add_flag("-f,--follow", o.follow, "Keep showing output until the task ends");
   logs->add_option("--tail", o.tail, "Only the last N lines");
   logs->add_option("--since", o.since, "Start at this byte cursor");
-  logs->add_option("--grep", o.grep, "Only lines matching this regex");
+  logs->add_option("--grep", o.grep, "Only lines matching this regex (RE2 syntax, at most 4096 bytes)");
   logs->add_flag("--stdout", o.only_stdout, "Only stdout");
   logs->add_flag("--stderr", o.only_stderr, "Only stderr");
   logs->add_flag("--json", o.json, "{\"data\": ..., \"next_cursor\": N}");

@@ -18,11 +18,12 @@ CommandPolicy CommandPolicy::standard() {
            R"(^\s*(\S*/)?(make|gmake|ninja|bazel|bazelisk|buck2?|gradle|gradlew|mvn|msbuild|scons|meson|xcodebuild)\b)",
            R"(\bcmake\s+--build\b)", R"(\bcargo\s+(build|test|check|clippy|bench)\b)", R"(\bgo\s+(build|test)\b)",
            R"(\b(npm|pnpm|yarn|bun)\s+(run\s+)?(build|test)\b)", R"(\bdocker\s+(build|compose\s+build)\b)",
-           R"(\b(tsc|webpack|rollup|esbuild)\b(?!.*--watch))", R"(\bpip3?\s+install\b)", R"(\bapt(-get)?\s+install\b)",
+           R"(\b(tsc|webpack|rollup|esbuild)\b)", R"(\bpip3?\s+install\b)", R"(\bapt(-get)?\s+install\b)",
        }) {
     policy.add_rule(p, CommandClass::build);
   }
   // Long-running: servers and watchers are silent and endless on purpose.
+  // Checked before the builds, so `tsc --watch` is a watcher, not a build.
   for (const char* p : {
            R"(\b(npm|pnpm|yarn|bun)\s+(run\s+)?(dev|start|serve|watch)\b)", R"(\bpython[0-9.]*\s+-m\s+http\.server\b)",
            R"(\b(uvicorn|gunicorn|hypercorn|daphne|nodemon|vite|http-server|live-server|serve)\b)",
@@ -38,7 +39,7 @@ CommandPolicy CommandPolicy::standard() {
 }
 
 void CommandPolicy::add_rule(std::string pattern, CommandClass command_class) {
-  std::regex compiled(pattern, std::regex::ECMAScript | std::regex::optimize);
+  Pattern compiled(pattern);
   rules_.push_back(Rule{std::move(pattern), command_class, std::move(compiled)});
   memo_ = std::make_shared<Memo>();
 }
@@ -58,7 +59,7 @@ CommandClass CommandPolicy::classify(std::string_view command_line) const {
 
 CommandClass CommandPolicy::match(std::string_view command_line) const {
   for (auto it = rules_.rbegin(); it != rules_.rend(); ++it) {
-    if (std::regex_search(command_line.begin(), command_line.end(), it->compiled)) return it->command_class;
+    if (it->compiled.search(command_line)) return it->command_class;
   }
   return CommandClass::quick;
 }

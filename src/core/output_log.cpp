@@ -161,7 +161,7 @@ OutputRead OutputLog::read(std::uint64_t cursor, std::size_t max_bytes) const {
   return result;
 }
 
-OutputLines OutputLog::read_lines(std::uint64_t cursor, std::size_t max_lines, const std::regex* filter) const {
+OutputLines OutputLog::read_lines(std::uint64_t cursor, std::size_t max_lines, const Pattern* filter) const {
   OutputLines result{{}, cursor};
   std::size_t looked_at = 0;
   while (looked_at < max_lines) {
@@ -174,7 +174,7 @@ OutputLines OutputLog::read_lines(std::uint64_t cursor, std::size_t max_lines, c
       auto nl = data.find('\n', pos);
       if (nl == std::string_view::npos) break;
       std::string_view line = data.substr(pos, nl - pos);
-      if (!filter || std::regex_search(line.begin(), line.end(), *filter)) result.lines.emplace_back(line);
+      if (!filter || filter->search(line)) result.lines.emplace_back(line);
       ++looked_at;
       pos = nl + 1;
     }
@@ -182,7 +182,7 @@ OutputLines OutputLog::read_lines(std::uint64_t cursor, std::size_t max_lines, c
     if (pos == 0 && chunk.data.size() == (1u << 20)) {
       // A line longer than a whole chunk: hand it out in pieces rather than stall.
       std::string_view line = data;
-      if (!filter || std::regex_search(line.begin(), line.end(), *filter)) result.lines.emplace_back(line);
+      if (!filter || filter->search(line)) result.lines.emplace_back(line);
       ++looked_at;
       result.next_cursor = base + data.size();
       continue;
@@ -190,7 +190,7 @@ OutputLines OutputLog::read_lines(std::uint64_t cursor, std::size_t max_lines, c
     if (chunk.eof) {
       if (pos < data.size() && looked_at < max_lines) {
         std::string_view line = data.substr(pos);
-        if (!filter || std::regex_search(line.begin(), line.end(), *filter)) result.lines.emplace_back(line);
+        if (!filter || filter->search(line)) result.lines.emplace_back(line);
         result.next_cursor = base + data.size();
       }
       result.eof = result.next_cursor == base + data.size();

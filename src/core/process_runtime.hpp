@@ -8,13 +8,13 @@
 #include <deque>
 #include <functional>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include <boost/asio.hpp>
 
 #include "engine.hpp"
+#include "tend/core/pattern.hpp"
 #include "tend/process/pidfd.hpp"
 
 namespace tend {
@@ -86,12 +86,12 @@ struct ProcessRuntime {
   asio::steady_timer idle_timer;
   Duration idle_timeout{0};
   bool stall_reported = false;
-  std::optional<std::regex> progress_pattern;
+  std::optional<Pattern> progress_pattern;
   bool paused = false;
   std::chrono::steady_clock::time_point paused_at;
 
   // Readiness.
-  std::optional<std::regex> ready_pattern;
+  std::optional<Pattern> ready_pattern;
   bool ready_pattern_seen = false;
   bool ready_reported = false;
   std::vector<asio::steady_timer*> ready_waiters;  ///< woken when the pattern is seen

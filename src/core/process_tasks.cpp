@@ -38,12 +38,12 @@ std::string describe_end(const ProcessAttempt& at) {
   return describe_exit(*at.exit);
 }
 
-std::optional<std::regex> compile_pattern(const std::optional<std::string>& pattern, const char* what) {
+std::optional<Pattern> compile_pattern(const std::optional<std::string>& pattern, const char* what) {
   if (!pattern) return std::nullopt;
   try {
-    return std::regex(*pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    throw TaskError(fmt::format("invalid {} \"{}\": {}", what, *pattern, e.what()));
+    return Pattern(*pattern);
+  } catch (const PatternError& e) {
+    throw TaskError(fmt::format("invalid {}: {}", what, e.what()));
   }
 }
 
@@ -262,8 +262,8 @@ void Engine::on_output(const RuntimePtr& rt, Stream stream, std::string_view byt
     auto& scanner = rt->scanners[stream == Stream::stdout_stream ? 0 : 1];
     scanner.scan(bytes, [&](std::string_view line) {
       std::string plain = terminal ? strip_ansi(line) : std::string(line);
-      if (rt->progress_pattern && std::regex_search(plain, *rt->progress_pattern)) progressed = true;
-      if (want_ready && std::regex_search(plain, *rt->ready_pattern)) rt->ready_pattern_seen = true;
+      if (rt->progress_pattern && rt->progress_pattern->search(plain)) progressed = true;
+      if (want_ready && rt->ready_pattern->search(plain)) rt->ready_pattern_seen = true;
     });
     if (want_ready && rt->ready_pattern_seen) {
       for (auto* timer : rt->ready_waiters) timer->cancel();

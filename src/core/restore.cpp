@@ -1,14 +1,39 @@
 // Taking tasks up again after a restart: finished ones as they were, queued
 // ones queued again, running ones re-adopted when their process still lives.
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "engine.hpp"
 #include "process_runtime.hpp"
 #include "task_control.hpp"
+#include "tend/core/pattern.hpp"
 #include "tend/process/process_table.hpp"
 
 namespace tend {
+namespace {
+
+// A pattern an older tend accepted and this one refuses (a backreference,
+// from before patterns were RE2): the task goes on without it, and says so.
+void drop_refused_patterns(TaskSpec& spec, TaskStatus& status) {
+  auto check = [&](std::optional<std::string>& pattern, const char* what) {
+    if (!pattern) return;
+    try {
+      Pattern compiled(*pattern);
+    } catch (const PatternError& e) {
+      std::string warning = fmt::format("{} dropped when tend took the task up again: {}", what, e.what());
+      if (std::find(status.warnings.begin(), status.warnings.end(), warning) == status.warnings.end()) {
+        status.warnings.push_back(std::move(warning));
+      }
+      pattern.reset();
+    }
+  };
+  check(spec.ready.pattern, "ready pattern");
+  check(spec.progress_pattern, "progress pattern");
+}
+
+}  // namespace
 
 TaskPtr Engine::restore(TaskSpec spec, TaskStatus recorded) {
   if (closed_) throw std::logic_error("tend: the Supervisor is shut down; no new tasks");
@@ -19,6 +44,7 @@ TaskPtr Engine::restore(TaskSpec spec, TaskStatus recorded) {
     next_id_ = std::max(next_id_, id + 1);
   }
   const TaskState was = recorded.state;
+  if (!is_final(was)) drop_refused_patterns(spec, recorded);
   auto task = std::make_shared<Task>(std::move(recorded), std::move(spec), log_options(id, Stream::stdout_stream),
                                      log_options(id, Stream::stderr_stream));
   {
@@ -57,6 +83,11 @@ void Engine::adopt(const TaskPtr& task) {
   adopted_any_ = true;
   const TaskSpec& s = task->spec();
   rt->ladder = s.stop.value_or(options_.stop_ladder);
+  // Its patterns go on being matched in what it writes from now on (restore
+  // dropped any this tend refuses).
+  if (s.progress_pattern) rt->progress_pattern.emplace(*s.progress_pattern);
+  if (s.ready.pattern) rt->ready_pattern.emplace(*s.ready.pattern);
+  rt->ready_pattern_seen = st.ready;
   auto at = std::make_shared<ProcessAttempt>(executor_);
   at->number = st.attempts;
   at->pgid = st.pid;

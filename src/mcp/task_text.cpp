@@ -64,9 +64,10 @@ std::string describe_task(const json& task) {
 json task_facts(const json& task) {
   json facts = json::object();
   for (const char* key : {"id", "name", "kind", "state", "reason", "exit_code", "signal", "duration_ms", "command",
-                          "cwd", "started_at", "ended_at", "pid", "ready", "port", "stalled", "paused"}) {
+                          "cwd", "started_at", "ended_at", "pid", "ready", "port", "stalled", "paused", "warnings"}) {
     if (auto it = task.find(key); it != task.end()) facts[key] = *it;
   }
+  if (facts.contains("warnings") && facts["warnings"].empty()) facts.erase("warnings");
   return facts;
 }
 

@@ -62,7 +62,7 @@ std::vector<Tool> make_table() {
                        "command": {"type": "string", "description": "The command line (run through /bin/sh -c)."},
                        "cwd": {"type": "string", "description": "Working directory (default: the directory the MCP server runs in)."},
                        "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Environment variables to set on top of the server's environment."},
-                       "ready_pattern": {"type": "string", "description": "Ready once an output line matches this regular expression (ECMAScript), e.g. \"Listening on|ready in\"."},
+                       "ready_pattern": {"type": "string", "description": "Ready once an output line matches this regular expression (RE2 syntax: no backreferences or lookaround; at most 4096 bytes), e.g. \"Listening on|ready in\"."},
                        "ready_port": {"type": "integer", "minimum": 0, "maximum": 65535, "description": "Ready once this localhost TCP port accepts connections. 0: tend picks a free port, hands it to the command as $PORT (use it in the command, e.g. --port $PORT) and waits for it."},
                        "ready_timeout_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "How long to wait for readiness (default 30). The command keeps running when this passes."}
                      },
@@ -82,7 +82,7 @@ std::vector<Tool> make_table() {
                        "id": TASK_ID,
                        "since": {"type": "integer", "minimum": 0, "description": "Byte cursor to read from (default 0: the start)."},
                        "tail_lines": {"type": "integer", "minimum": 0, "description": "Only the last N lines (ignores since)."},
-                       "grep": {"type": "string", "description": "Only lines matching this regular expression (ECMAScript)."},
+                       "grep": {"type": "string", "description": "Only lines matching this regular expression (RE2 syntax: no backreferences or lookaround; at most 4096 bytes)."},
                        "stream": {"type": "string", "enum": ["stdout", "stderr"], "description": "Which stream (default stdout; tasks started by shell_run and terminal_start have everything in stdout)."},
                        "wait_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "When there is no new output yet, wait up to this long for some (or for the end)."}
                      },

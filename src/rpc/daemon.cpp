@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
 
@@ -71,7 +73,15 @@ int run_daemon(const DaemonOptions& options) {
         TaskStatus before = record.status;
         try {
           TaskPtr task = sup.restore(record.spec, record.status);
-          if (task->state() != before.state || task->status().reason != before.reason) service.persist(task);
+          const TaskStatus now = task->status();
+          if (now.state != before.state || now.reason != before.reason || now.warnings != before.warnings) {
+            service.persist(task);
+          }
+          for (const auto& warning : now.warnings) {
+            if (std::find(before.warnings.begin(), before.warnings.end(), warning) == before.warnings.end()) {
+              spdlog::warn("tend: task {}: {}", task->id(), warning);
+            }
+          }
           if (!is_final(before.state)) {
             spdlog::info("tend: task {} was {}; now {} ({})", task->id(), to_string(before.state),
                          to_string(task->state()), task->status().reason);

@@ -3,12 +3,11 @@
 #include <malloc.h>
 #include <unistd.h>
 
-#include <regex>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "params.hpp"
+#include "tend/core/pattern.hpp"
 #include "tend/process/signals.hpp"
 #include "tend/store/task_codec.hpp"
 
@@ -23,13 +22,14 @@ constexpr const char* kVersion = "0.1.0";
 
 json status_json(const TaskPtr& task) { return store::status_to_json(task->status(), task->spec()); }
 
-void check_regex(const std::optional<std::string>& pattern, const char* name) {
-  if (!pattern) return;
+// Compiled here to refuse a bad pattern with the parameter's name; the
+// engine compiles a task's patterns again when it starts it.
+std::optional<Pattern> checked_pattern(const std::optional<std::string>& pattern, const char* name) {
+  if (!pattern) return std::nullopt;
   try {
-    std::regex re(*pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    throw RpcError(error_code::invalid_params,
-                   fmt::format("invalid params: \"{}\" is not a valid regular expression: {}", name, e.what()));
+    return Pattern(*pattern);
+  } catch (const PatternError& e) {
+    throw RpcError(error_code::invalid_params, fmt::format("invalid params: \"{}\": {}", name, e.what()));
   }
 }
 
@@ -213,14 +213,14 @@ asio::awaitable<json> Service::run(Params p) {
   }
   spec.priority = static_cast<int>(optional<std::int64_t>(p, "priority").value_or(0));
   spec.ready.pattern = optional<std::string>(p, "ready_pattern");
-  check_regex(spec.ready.pattern, "ready_pattern");
+  checked_pattern(spec.ready.pattern, "ready_pattern");
   if (auto port = optional<std::int64_t>(p, "ready_port")) {
     if (*port < 0 || *port > 65535) bad("ready_port", "a port number (0 for the allocated $PORT)");
     spec.ready.port = static_cast<unsigned short>(*port);
   }
   spec.ready.probe = optional<std::string>(p, "ready_probe");
   spec.progress_pattern = optional<std::string>(p, "progress_pattern");
-  check_regex(spec.progress_pattern, "progress_pattern");
+  checked_pattern(spec.progress_pattern, "progress_pattern");
   if (auto restart = optional<std::string>(p, "restart")) {
     auto policy = parse_restart_policy(*restart);
     if (!policy) bad("restart", "\"no\", \"on-failure\" or \"always\"");
@@ -321,7 +321,7 @@ asio::awaitable<json> Service::output(Params p) {
   auto tail_lines = optional<std::int64_t>(p, "tail_lines");
   if (tail_lines && *tail_lines < 0) bad("tail_lines", "zero or more");
   auto grep = optional<std::string>(p, "grep");
-  check_regex(grep, "grep");
+  const auto grep_pattern = checked_pattern(grep, "grep");
   const auto wait = duration_ms(p, "wait_ms");
   auto encoding = optional<std::string>(p, "encoding").value_or("utf8");
   if (encoding != "utf8" && encoding != "base64") bad("encoding", "\"utf8\" or \"base64\"");
@@ -337,8 +337,7 @@ asio::awaitable<json> Service::output(Params p) {
       for (const auto& line : log.tail_lines(static_cast<std::size_t>(*tail_lines))) data += line + "\n";
       next = log.size();
     } else if (grep) {
-      std::regex re(*grep, std::regex::ECMAScript);
-      auto lines = log.read_lines(since, SIZE_MAX, &re);
+      auto lines = log.read_lines(since, SIZE_MAX, &*grep_pattern);
       for (const auto& line : lines.lines) data += line + "\n";
       next = lines.next_cursor;
       skipped = lines.skipped;

@@ -187,6 +187,7 @@ json status_to_json(const TaskStatus& st, const TaskSpec& spec) {
       {"group", spec.group},
       {"priority", spec.priority},
       {"after", spec.after},
+      {"warnings", st.warnings},
   };
   return j;
 }
@@ -213,6 +214,7 @@ TaskStatus status_from_json(const json& j) {
   st.ready = field<bool>(j, "ready", false);
   st.stalled = field<bool>(j, "stalled", false);
   if (j.contains("port") && !j["port"].is_null()) st.port = field<unsigned short>(j, "port", 0);
+  st.warnings = field<std::vector<std::string>>(j, "warnings", {});
   return st;
 }
 

@@ -27,7 +27,7 @@ TEST(CommandPolicy, CustomRulesWin) {
   auto policy = CommandPolicy::standard();
   policy.add_rule(R"(^my-server\b)", CommandClass::long_running);
   EXPECT_EQ(policy.classify("my-server --port 1"), CommandClass::long_running);
-  EXPECT_THROW(policy.add_rule("([", CommandClass::quick), std::regex_error);
+  EXPECT_THROW(policy.add_rule("([", CommandClass::quick), PatternError);
 }
 
 TEST(CommandPolicy, ARememberedAnswerNeverOutlivesANewRule) {
@@ -51,4 +51,19 @@ TEST(CommandPolicy, ManyDistinctCommandsStayCorrectPastTheMemoCapacity) {
     ASSERT_EQ(policy.classify(quick), CommandClass::quick) << quick;
     ASSERT_EQ(policy.classify(server), CommandClass::long_running) << server;
   }
+}
+
+TEST(CommandPolicy, AWatcherOfABuildToolIsLongRunningAndTheToolAloneABuild) {
+  auto policy = CommandPolicy::standard();
+  EXPECT_EQ(policy.classify("tsc --watch"), CommandClass::long_running);
+  EXPECT_EQ(policy.classify("npx tsc -p . --watch --pretty"), CommandClass::long_running);
+  EXPECT_EQ(policy.classify("tsc -p ."), CommandClass::build);
+}
+
+TEST(CommandPolicy, ACommandLineOfMegabytesIsClassifiedWithoutExhaustingTheStack) {
+  // std::regex recursed once per character here (a lookahead with .* over
+  // the rest of the line): 200 KB of arguments killed the daemon.
+  auto policy = CommandPolicy::standard();
+  EXPECT_EQ(policy.classify("tsc " + std::string(2 << 20, 'a')), CommandClass::build);
+  EXPECT_EQ(policy.classify(std::string(2 << 20, 'a') + " --watch"), CommandClass::long_running);
 }

@@ -99,7 +99,7 @@ TEST(OutputLog, LineViewWaitsForCompleteLinesAndFilters) {
   EXPECT_EQ(lines.lines, (std::vector<std::string>{"alpha", "beta"}));
   EXPECT_EQ(lines.next_cursor, 11u);
   log.append("ma\ndelta");
-  std::regex filter("^(gamma|delta)$");
+  Pattern filter("^(gamma|delta)$");
   auto more = log.read_lines(lines.next_cursor, SIZE_MAX, &filter);
   EXPECT_EQ(more.lines, (std::vector<std::string>{"gamma"}));
   log.close();

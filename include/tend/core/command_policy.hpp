@@ -9,13 +9,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "tend/core/duration.hpp"
+#include "tend/core/pattern.hpp"
 
 namespace tend {
 
@@ -32,9 +32,9 @@ struct TimeoutDefaults {
 class CommandPolicy {
  public:
   struct Rule {
-    std::string pattern;  ///< ECMAScript regex, searched in the command line
+    std::string pattern;  ///< searched in the command line (RE2 syntax, see pattern.hpp)
     CommandClass command_class;
-    std::regex compiled;
+    Pattern compiled;
   };
 
   /// Known long-running commands (dev servers, watchers, `python -m
@@ -45,12 +45,12 @@ class CommandPolicy {
   /// An empty policy: every command is quick.
   CommandPolicy() = default;
 
-  /// Adds a rule; later rules are checked first. Throws std::regex_error.
+  /// Adds a rule; later rules are checked first. Throws PatternError.
   void add_rule(std::string pattern, CommandClass command_class);
 
   /// The class of `command_line`: the first rule that matches, newest first.
-  /// Answers are remembered per command line (std::regex costs tens of
-  /// microseconds over the whole table, more than spawning's own work), so
+  /// Answers are remembered per command line (matching the whole table costs
+  /// microseconds, a fair share of spawning's own work), so
   /// a command run again is classified by one lookup. Thread-safe.
   CommandClass classify(std::string_view command_line) const;
 

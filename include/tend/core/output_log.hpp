@@ -13,11 +13,11 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tend/core/pattern.hpp"
 #include "tend/process/unique_fd.hpp"
 
 namespace tend {
@@ -70,7 +70,7 @@ class OutputLog {
   /// stream is closed), at most `max_lines`, optionally only those matching
   /// `filter`. The cursor moves past every line looked at, matching or not.
   OutputLines read_lines(std::uint64_t cursor, std::size_t max_lines = SIZE_MAX,
-                         const std::regex* filter = nullptr) const;
+                         const Pattern* filter = nullptr) const;
   /// The last `max_bytes` bytes.
   std::string tail(std::size_t max_bytes) const;
   /// The last `n` lines (an unterminated last line counts).

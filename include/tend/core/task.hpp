@@ -80,7 +80,7 @@ struct RestartOptions {
 
 /// When a task counts as ready: every condition that is set must hold.
 struct ReadinessSpec {
-  std::optional<std::string> pattern;  ///< a line of output matching this regex (ECMAScript)
+  std::optional<std::string> pattern;  ///< a line of output matching this pattern (RE2 syntax, see pattern.hpp)
   std::optional<unsigned short> port;  ///< a TCP port on localhost accepting connections (0: the allocated $PORT)
   std::optional<std::string> probe;    ///< a shell command exiting 0
   bool empty() const { return !pattern && !port && !probe; }
@@ -108,7 +108,7 @@ struct TaskSpec {
   /// Longest silence on its output. nullopt: the command policy decides; zero: none.
   std::optional<Duration> idle_timeout;
   IdlePolicy idle_policy = IdlePolicy::warn;
-  /// When set, only output lines matching this regex count as progress.
+  /// When set, only output lines matching this pattern (RE2 syntax) count as progress.
   std::optional<std::string> progress_pattern;
 
   /// For a terminal: run on a pseudo-terminal (true) or on pipes (false).
@@ -162,6 +162,9 @@ struct TaskStatus {
   bool ready = false;     ///< its readiness conditions held at some point
   bool stalled = false;   ///< quiet beyond its idle timeout right now
   std::optional<unsigned short> port;  ///< the port handed to it in $PORT
+  /// What a user should know that its state does not say, in words (a
+  /// pattern this tend refused when it took the task up after a restart).
+  std::vector<std::string> warnings;
 
   bool finished() const { return is_final(state); }
 };

@@ -1,0 +1,96 @@
+// What a careless or hostile client of the same user can send the daemon,
+// end to end through the real binary: none of it may kill the daemon, and
+// each gets an error that names what was wrong.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "cli/cli_support.hpp"
+#include "tend/process/process_table.hpp"
+#include "tend/process/spawn.hpp"
+#include "tend/store/state_store.hpp"
+
+using namespace tend;
+using namespace tend::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+pid_t daemon_pid(TendHome& home) { return home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>(); }
+
+}  // namespace
+
+TEST(HostileInput, GrepWithABacktrackingPatternOnALongLineAnswersAndTheDaemonLivesOn) {
+  TendHome home;
+  ASSERT_EQ(home.tend({"run", "--wait", "--", "python3", "-c", "print('a' * 200000); print('tail b')"}).exit_code, 0);
+  const pid_t before = daemon_pid(home);
+  auto none = home.tend({"logs", "1", "--stdout", "--grep", "a+b"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(none.out, "");
+  auto some = home.tend({"logs", "1", "--stdout", "--grep", "(a|aa)+$|b$"});
+  EXPECT_EQ(some.exit_code, 0) << some.err;
+  EXPECT_EQ(some.out, std::string(200000, 'a') + "\ntail b\n");
+  EXPECT_EQ(daemon_pid(home), before);
+}
+
+TEST(HostileInput, PatternsOverTheLimitOrWithBackreferencesAreUsageErrorsThatNameThem) {
+  TendHome home;
+  ASSERT_EQ(home.tend({"run", "--wait", "--", "echo", "hello"}).exit_code, 0);
+  const pid_t before = daemon_pid(home);
+  auto huge = home.tend({"logs", "1", "--grep", std::string(100000, 'x')});
+  EXPECT_EQ(huge.exit_code, 2);
+  EXPECT_NE(huge.err.find("\"grep\""), std::string::npos) << huge.err;
+  EXPECT_NE(huge.err.find("limit of 4096 bytes"), std::string::npos) << huge.err;
+  EXPECT_LT(huge.err.size(), 400u);  // named, not printed whole
+  auto backref = home.tend({"run", "--ready-pattern", R"((a)\1)", "--", "sleep", "30"});
+  EXPECT_EQ(backref.exit_code, 2);
+  EXPECT_NE(backref.err.find("ready_pattern"), std::string::npos) << backref.err;
+  EXPECT_NE(backref.err.find(R"("(a)\1")"), std::string::npos) << backref.err;
+  EXPECT_NE(backref.err.find("backreferences"), std::string::npos) << backref.err;
+  EXPECT_EQ(daemon_pid(home), before);
+}
+
+TEST(HostileInput, CommandLinesOfHundredsOfKilobytesAreClassifiedWithoutKillingTheDaemon) {
+  // The command policy's std::regex recursed once per character.
+  TendHome home;
+  home.tend({"daemon", "start"});
+  const pid_t before = daemon_pid(home);
+  RawConnection c(home.socket());
+  auto answer = c.call("task.run", {{"argv", {"tsc", std::string(300000, 'a')}}});
+  EXPECT_TRUE(answer.contains("result") || answer.contains("error")) << answer.dump().substr(0, 300);
+  EXPECT_EQ(daemon_pid(home), before);
+}
+
+TEST(HostileInput, AStoredPatternThisTendRefusesIsDroppedAndItsTaskKeepsRunning) {
+  TendHome home;
+  // What an older tend (std::regex patterns) left: a running task whose
+  // ready and progress patterns use backreferences.
+  std::filesystem::create_directories(home.state() / "logs");
+  process::SpawnOptions so;
+  so.shell_command = "exec sleep 60";
+  so.stdout_file = home.state() / "logs" / "1.stdout";
+  so.stderr_file = home.state() / "logs" / "1.stderr";
+  auto child = process::spawn(so);
+  TaskSpec spec = TaskSpec::shell("exec sleep 60");
+  spec.ready.pattern = R"((a)\1)";
+  spec.progress_pattern = R"((b)\1)";
+  TaskStatus st;
+  st.id = 1;
+  st.state = TaskState::running;
+  st.pid = child.pid;
+  st.pid_start_time = process::read_process_info(child.pid)->start_time;
+  st.started_at = Clock::now();
+  st.attempts = 1;
+  { store::StateStore(home.state() / "tend.db").save(spec, st); }
+
+  auto status = home.tend_json({"status", "1", "--json"});
+  EXPECT_EQ(status["state"], "running") << status;
+  const std::string warnings = status["warnings"].dump();
+  EXPECT_NE(warnings.find("ready pattern dropped"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("progress pattern dropped"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("backreferences"), std::string::npos) << warnings;
+  EXPECT_NE(home.tend({"status", "1"}).out.find("warning"), std::string::npos);
+  EXPECT_EQ(home.tend({"kill", "1"}).exit_code, 0);
+  EXPECT_EQ(home.tend_json({"status", "1", "--json"})["state"], "killed");
+}

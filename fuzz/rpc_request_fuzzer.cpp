@@ -11,7 +11,8 @@ using namespace tend::rpc;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  LineReader reader(4096);
+  // Lines as long as the daemon takes (kMaxRequestLine): deep nesting and long strings need room.
+  LineReader reader(16u << 20);
   // Feed in uneven chunks, as a socket would deliver them.
   std::size_t chunk = size % 7 + 1;
   for (std::size_t at = 0; at < bytes.size(); at += chunk) {

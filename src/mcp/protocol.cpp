@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "tend/rpc/json_rpc.hpp"
+#include "tend/store/json_limits.hpp"
 
 namespace tend::mcp {
 namespace {
@@ -48,7 +49,10 @@ Action Protocol::handle_line(std::string_view line) {
   Action action;
   json message;
   try {
-    message = json::parse(line);
+    message = store::parse_json(line);
+  } catch (const store::JsonTooDeep& e) {
+    action.reply = rpc::make_error(nullptr, code::invalid_request, fmt::format("invalid request: {}", e.what()));
+    return action;
   } catch (const json::exception& e) {
     // Not only parse_error: a number too large for a double (1E400) is an out_of_range.
     action.reply =

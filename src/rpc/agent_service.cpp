@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "params.hpp"
+#include "tend/store/json_limits.hpp"
 #include "tend/store/task_codec.hpp"
 
 namespace tend::rpc {
@@ -156,7 +157,7 @@ void AgentService::restore_saved() {
   if (!store_) return;
   for (const auto& [id, text] : store_->records(kRecords)) {
     try {
-      json r = json::parse(text);
+      json r = store::parse_json(text);
       agents::Ticket t;
       t.id = id;
       t.spec.task = string_field(r, "task");

@@ -15,6 +15,7 @@
 
 #include "tend/process/spawn.hpp"
 #include "tend/rpc/paths.hpp"
+#include "tend/store/json_limits.hpp"
 
 extern char** environ;
 
@@ -124,8 +125,8 @@ std::optional<json> Client::read_message(int timeout_ms) {
       std::string line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
       try {
-        return json::parse(line);
-      } catch (const json::exception& e) {
+        return store::parse_json(line);
+      } catch (const std::exception& e) {  // not JSON, or nested past the limit
         throw ClientError(fmt::format("tend: the daemon sent something that is not JSON: {}", e.what()));
       }
     }

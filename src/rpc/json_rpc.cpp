@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "tend/store/json_limits.hpp"
+
 namespace tend::rpc {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -9,7 +11,9 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 Request parse_request(std::string_view line) {
   json j;
   try {
-    j = json::parse(line);
+    j = store::parse_json(line);
+  } catch (const store::JsonTooDeep& e) {
+    throw RpcError(error_code::invalid_request, fmt::format("invalid request: {}", e.what()));
   } catch (const json::exception& e) {
     // Not only parse_error: a number too large for a double (1E400) is an out_of_range.
     throw RpcError(error_code::parse_error, fmt::format("parse error: not valid JSON ({})", e.what()));

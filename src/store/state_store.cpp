@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "tend/store/json_limits.hpp"
 #include "tend/store/task_codec.hpp"
 
 namespace tend::store {
@@ -226,8 +227,7 @@ std::vector<StoredTask> StateStore::load() const {
   Statement q(db_, prepared("SELECT spec, status FROM tasks ORDER BY id"));
   while (q.step()) {
     try {
-      tasks.push_back({spec_from_json(nlohmann::json::parse(q.text(0))),
-                       status_from_json(nlohmann::json::parse(q.text(1)))});
+      tasks.push_back({spec_from_json(parse_json(q.text(0))), status_from_json(parse_json(q.text(1)))});
     } catch (const std::exception& e) {
       throw StoreError(fmt::format("tend: database {}: a task record cannot be read: {}", path_.string(), e.what()));
     }

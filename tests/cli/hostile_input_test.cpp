@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "cli/cli_support.hpp"
+#include "mcp/mcp_process.hpp"
 #include "tend/process/process_table.hpp"
 #include "tend/process/spawn.hpp"
 #include "tend/store/state_store.hpp"
@@ -18,6 +19,8 @@ using nlohmann::json;
 namespace {
 
 pid_t daemon_pid(TendHome& home) { return home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>(); }
+
+std::string nested_arrays(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 }  // namespace
 
@@ -51,6 +54,22 @@ TEST(HostileInput, PatternsOverTheLimitOrWithBackreferencesAreUsageErrorsThatNam
   EXPECT_EQ(daemon_pid(home), before);
 }
 
+TEST(HostileInput, ARequestNestedTooDeepIsAnInvalidRequestAndTheConnectionGoesOn) {
+  TendHome home;
+  home.tend({"daemon", "start"});
+  const pid_t before = daemon_pid(home);
+  RawConnection c(home.socket());
+  ASSERT_TRUE(c.connected());
+  c.send(R"({"jsonrpc":"2.0","id":5,"method":"daemon.status","params":{"x":)" + nested_arrays(100000) + "}}\n");
+  auto refused = c.receive();
+  EXPECT_EQ(refused["error"]["code"], -32600) << refused;
+  EXPECT_NE(refused["error"]["message"].get<std::string>().find("deeper than 64"), std::string::npos) << refused;
+  // Just within the limit is fine.
+  c.send(R"({"jsonrpc":"2.0","id":6,"method":"daemon.status","params":{"x":)" + nested_arrays(62) + "}}\n");
+  EXPECT_TRUE(c.receive().contains("result"));
+  EXPECT_EQ(c.call("daemon.status", json::object(), 7)["result"]["pid"], before);
+}
+
 TEST(HostileInput, CommandLinesOfHundredsOfKilobytesAreClassifiedWithoutKillingTheDaemon) {
   // The command policy's std::regex recursed once per character.
   TendHome home;
@@ -60,6 +79,23 @@ TEST(HostileInput, CommandLinesOfHundredsOfKilobytesAreClassifiedWithoutKillingT
   auto answer = c.call("task.run", {{"argv", {"tsc", std::string(300000, 'a')}}});
   EXPECT_TRUE(answer.contains("result") || answer.contains("error")) << answer.dump().substr(0, 300);
   EXPECT_EQ(daemon_pid(home), before);
+}
+
+TEST(HostileInput, McpRefusesTooDeepJsonAndAHugeGrepAndGoesOn) {
+  TendHome home;
+  ASSERT_EQ(home.tend({"run", "--wait", "--", "echo", "hello"}).exit_code, 0);
+  McpProcess mcp(home);
+  mcp.initialize();
+  mcp.send(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"task_status","arguments":{"id":)" +
+           nested_arrays(100000) + "}}}");
+  auto deep = mcp.answer_to(nullptr);
+  EXPECT_EQ(deep["error"]["code"], -32600) << deep;
+  auto grep = mcp.call_tool(3, "task_output", {{"id", 1}, {"grep", std::string(10u << 20, 'x')}});
+  EXPECT_TRUE(grep["isError"].get<bool>()) << grep.dump().substr(0, 300);
+  const std::string text = grep["content"][0]["text"];
+  EXPECT_NE(text.find("limit of 4096 bytes"), std::string::npos) << text.substr(0, 300);
+  auto ok = mcp.call_tool(4, "task_output", {{"id", 1}, {"grep", "hel+o"}});
+  EXPECT_NE(ok["content"][0]["text"].get<std::string>().find("hello"), std::string::npos) << ok;
 }
 
 TEST(HostileInput, AStoredPatternThisTendRefusesIsDroppedAndItsTaskKeepsRunning) {

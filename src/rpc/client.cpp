@@ -22,6 +22,7 @@ extern char** environ;
 namespace tend::rpc {
 namespace {
 
+// The connected descriptor, or -1 with errno set.
 int connect_socket(const std::filesystem::path& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw ClientError(fmt::format("tend: socket: {}", std::strerror(errno)));
@@ -33,10 +34,32 @@ int connect_socket(const std::filesystem::path& path) {
   }
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int error = errno;
     ::close(fd);
+    errno = error;
     return -1;
   }
   return fd;
+}
+
+// The connection ended in the middle of a request: is the daemon still
+// there (it answers a new connection), stopped (its socket is gone) or dead
+// (the socket is left and nobody answers on it)? A dying daemon may hold
+// its listening socket a moment longer than our connection (while its core
+// is written, or as its descriptors are closed in order), so a connection
+// it accepts but never answers counts as dead too.
+std::string lost_daemon_message() {
+  const std::string died =
+      fmt::format("tend: the daemon died while answering; see {}", (state_dir() / "daemon.log").string());
+  int fd = connect_socket(socket_path());
+  if (fd < 0) return errno == ENOENT ? "tend: the daemon stopped while answering" : died;
+  const std::string_view ping = R"({"jsonrpc":"2.0","id":0,"method":"daemon.status"})" "\n";
+  bool answered = ::send(fd, ping.data(), ping.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ping.size());
+  pollfd p{fd, POLLIN, 0};
+  char byte = 0;
+  answered = answered && ::poll(&p, 1, 5000) > 0 && ::read(fd, &byte, 1) == 1;
+  ::close(fd);
+  return answered ? "tend: the daemon closed the connection" : died;
 }
 
 std::string tail_of(const std::filesystem::path& file, std::size_t max_bytes) {
@@ -143,7 +166,7 @@ std::optional<json> Client::read_message(int timeout_ms) {
     char chunk[65536];
     ssize_t n = ::read(fd_, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw ClientError("tend: the daemon closed the connection");
+    if (n <= 0) throw ClientError(lost_daemon_message());
     buffer_.append(chunk, static_cast<std::size_t>(n));
   }
 }

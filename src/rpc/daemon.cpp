@@ -2,12 +2,15 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
 
+#include "tend/process/crash_report.hpp"
 #include "tend/rpc/paths.hpp"
 #include "tend/rpc/server.hpp"
 #include "tend/rpc/service.hpp"
@@ -27,9 +30,30 @@ void raise_descriptor_limit() {
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("tend: cannot raise the descriptor limit above {}", before);
 }
 
+// A daemon that dies says why in its log (stderr: daemon.log when the CLI
+// started it): a fault in one line from the signal handler, an exception
+// nobody caught with its message first.
+void report_own_death() {
+  process::report_fatal_signals(STDERR_FILENO, "tend daemon");
+  std::set_terminate([] {
+    if (auto e = std::current_exception()) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::critical("tend: daemon stopping on an exception nobody caught: {}", ex.what());
+      } catch (...) {
+        spdlog::critical("tend: daemon stopping on an exception nobody caught");
+      }
+      spdlog::default_logger()->flush();
+    }
+    std::abort();
+  });
+}
+
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
+  report_own_death();
   raise_descriptor_limit();
   ensure_private_dir(options.state_dir);
   ensure_private_dir(options.state_dir / "logs");

@@ -71,3 +71,32 @@ TEST(Crash, SigkillOfTheDaemonLosesNoTaskAndNoByte) {
                                 << " shown";
   }
 }
+
+TEST(Crash, ACliWhoseDaemonDiesMidRequestSaysSoAndWhereToLookAndStartsNoOther) {
+  TendHome home;
+  ASSERT_EQ(home.tend({"run", "--", "sh", "-c", "echo started; exec sleep 60"}).exit_code, 0);
+  const auto daemon_pid = home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>();
+  ASSERT_GT(daemon_pid, 1);
+  // A `tend logs -f` in the middle of its request when the daemon dies.
+  Supervisor runner;
+  TaskSpec spec = TaskSpec::exec({TEND_BINARY, "logs", "-f", "1"});
+  spec.env = {{"TEND_SOCKET", home.socket().string()}, {"TEND_STATE_DIR", home.state().string()}};
+  auto follower = runner.run(spec);
+  ASSERT_TRUE(eventually([&] { return follower->output().read(0).data == "started\n"; }, 20s));
+  ASSERT_EQ(::kill(daemon_pid, SIGSEGV), 0);
+  auto ended = runner.wait(follower, Duration(20s));
+  ASSERT_TRUE(ended);
+  EXPECT_NE(ended->exit_code.value_or(0), 0);
+  const std::string said = follower->output(Stream::stderr_stream).read(0).data;
+  const std::string log = (home.state() / "daemon.log").string();
+  EXPECT_NE(said.find("the daemon died while answering; see " + log), std::string::npos) << said;
+  // Its log says what killed it, in its own words.
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("tend daemon (pid " + std::to_string(daemon_pid) + ") died of SIGSEGV"), std::string::npos)
+      << text;
+  // The CLI started no other daemon: the socket is still the dead one's.
+  EXPECT_FALSE(RawConnection(home.socket()).connected());
+  // The next command does, and it takes the task up again (then stops it).
+  EXPECT_EQ(home.tend({"kill", "1"}).exit_code, 0);
+}

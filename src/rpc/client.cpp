@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -42,6 +43,17 @@ int connect_socket(const std::filesystem::path& path) {
   return fd;
 }
 
+// Another user's daemon: its directory (0700) keeps us out before its
+// peer check would. Say whose it is rather than start one of our own.
+[[noreturn]] void refuse_foreign(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && ::stat(path.parent_path().c_str(), &st) != 0) {
+    throw ClientError(fmt::format("tend: permission denied: cannot reach the daemon's socket {}", path.string()));
+  }
+  throw ClientError(fmt::format("tend: permission denied: this daemon belongs to uid {} (socket {})", st.st_uid,
+                                path.string()));
+}
+
 // The connection ended in the middle of a request: is the daemon still
 // there (it answers a new connection), stopped (its socket is gone) or dead
 // (the socket is left and nobody answers on it)? A dying daemon may hold
@@ -72,6 +84,7 @@ std::string tail_of(const std::filesystem::path& file, std::size_t max_bytes) {
 
 std::optional<Client> Client::try_connect() {
   int fd = connect_socket(socket_path());
+  if (fd < 0 && (errno == EACCES || errno == EPERM)) refuse_foreign(socket_path());
   if (fd < 0) return std::nullopt;
   return Client(fd);
 }
@@ -179,6 +192,7 @@ json Client::call(const std::string& method, json params) {
   while (!rest.empty()) {
     ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) break;  // it hung up: what it said first is below
     if (n < 0) throw ClientError(fmt::format("tend: cannot talk to the daemon: {}", std::strerror(errno)));
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -188,7 +202,10 @@ json Client::call(const std::string& method, json params) {
       if (on_notification) on_notification(message);
       continue;
     }
-    if (message["id"] != id) continue;
+    // An error without an id answers a request the daemon could not read
+    // (or refused whole, as another user's): ours, there being one at a time.
+    const bool unaddressed_error = message["id"].is_null() && message.contains("error");
+    if (message["id"] != id && !unaddressed_error) continue;
     if (message.contains("error")) {
       const json& e = message["error"];
       throw RpcError(e.value("code", error_code::internal_error), e.value("message", "unknown error"),

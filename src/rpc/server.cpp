@@ -147,8 +147,10 @@ asio::awaitable<void> Server::accept_loop() {
     socklen_t len = sizeof peer;
     if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || peer.uid != ::geteuid()) {
       spdlog::warn("tend: refused a connection from uid {}", peer.uid);
-      std::string refusal = make_error(nullptr, error_code::invalid_request,
-                                       "permission denied: this tend daemon serves only its own user") + "\n";
+      std::string refusal =
+          make_error(nullptr, error_code::invalid_request,
+                     fmt::format("permission denied: this daemon belongs to uid {}", ::geteuid())) +
+          "\n";
       boost::system::error_code ignored;
       asio::write(socket, asio::buffer(refusal), ignored);
       continue;

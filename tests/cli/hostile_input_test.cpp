@@ -22,6 +22,24 @@ pid_t daemon_pid(TendHome& home) { return home.tend_json({"daemon", "status", "-
 
 std::string nested_arrays(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
+// `tend ARGS` run as nobody against `home`'s daemon; nullopt when this
+// machine cannot switch uid.
+std::optional<Result> tend_as_nobody(const TendHome& home, const std::vector<std::string>& args) {
+  TaskSpec spec = TaskSpec::exec({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TEND_BINARY});
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env = {{"TEND_SOCKET", home.socket().string()}, {"TEND_STATE_DIR", home.state().string()}};
+  spec.timeout = Duration(30s);
+  Supervisor sup;
+  auto task = sup.run(spec);
+  auto status = sup.wait(task);
+  Result r;
+  r.exit_code = status && status->exit_code ? *status->exit_code : -1;
+  r.out = task->output().read(0).data;
+  r.err = task->output(Stream::stderr_stream).read(0).data;
+  if (r.exit_code == 126 || r.exit_code == 127 || r.err.starts_with("setpriv")) return std::nullopt;
+  return r;
+}
+
 }  // namespace
 
 TEST(HostileInput, GrepWithABacktrackingPatternOnALongLineAnswersAndTheDaemonLivesOn) {
@@ -129,4 +147,24 @@ TEST(HostileInput, AStoredPatternThisTendRefusesIsDroppedAndItsTaskKeepsRunning)
   EXPECT_NE(home.tend({"status", "1"}).out.find("warning"), std::string::npos);
   EXPECT_EQ(home.tend({"kill", "1"}).exit_code, 0);
   EXPECT_EQ(home.tend_json({"status", "1", "--json"})["state"], "killed");
+}
+
+TEST(HostileInput, AnotherUsersCliIsToldWhoseDaemonItIsNotThatTheConnectionClosed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the CLI as another uid";
+  TendHome home;
+  home.tend({"daemon", "start"});
+  const std::string expected = "permission denied: this daemon belongs to uid 0";
+  // The socket's directory (0700) keeps the stranger out: EACCES, worded.
+  auto kept_out = tend_as_nobody(home, {"ls"});
+  if (!kept_out) GTEST_SKIP() << "cannot switch uid here";
+  EXPECT_NE(kept_out->exit_code, 0);
+  EXPECT_NE(kept_out->err.find(expected), std::string::npos) << kept_out->err;
+  // With the file permissions opened, the daemon's peer check refuses it, and says so before hanging up.
+  ::chmod(home.socket().parent_path().c_str(), 0755);
+  ::chmod(home.socket().c_str(), 0777);
+  auto refused = tend_as_nobody(home, {"ls"});
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->exit_code, 0);
+  EXPECT_NE(refused->err.find(expected), std::string::npos) << refused->err;
+  EXPECT_EQ(refused->err.find("closed the connection"), std::string::npos) << refused->err;
 }

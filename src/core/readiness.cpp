@@ -76,16 +76,32 @@ asio::awaitable<bool> probe_succeeds(asio::any_io_executor ex, const std::string
   co_return status && status->success();
 }
 
+// What a readiness error shows of the output: enough to see why, never a
+// screenful of one 2 MB line.
+constexpr std::size_t kTailLines = 5;         // per stream
+constexpr std::size_t kTailLineBytes = 200;
+
+std::string shortened(const std::string& line) {
+  if (line.size() <= kTailLineBytes) return line;
+  // The count of bytes left out has at most as many digits as the line's size.
+  std::size_t cut = kTailLineBytes - fmt::format(" [... {} more bytes]", line.size()).size();
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xc0) == 0x80) --cut;  // not inside a UTF-8 character
+  return fmt::format("{} [... {} more bytes]", line.substr(0, cut), line.size() - cut);
+}
+
 std::string output_tail(const Task& task) {
   std::string tail;
   for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
-    for (const auto& line : task.output(s).tail_lines(20)) tail += line + "\n";
+    for (const auto& line : task.output(s).tail_lines(kTailLines)) tail += shortened(line) + "\n";
   }
   return tail;
 }
 
-// Kept out of the coroutine: g++ 12 miscompiles some lambdas inside coroutines.
-ReadinessError not_ready(const Task& task, ReadinessError::Kind kind, Duration timeout) {
+// Kept out of the coroutine, and not inlined into it: g++ 12 miscompiles
+// some code inside coroutines. Inlined (once output_tail cut long lines),
+// at -O2 it made wait_ready crash on its own frame at every readiness
+// failure (Readiness.FailsFastWithTheOutputTailWhenTheServerCrashesAtStart).
+__attribute__((noinline)) ReadinessError not_ready(const Task& task, ReadinessError::Kind kind, Duration timeout) {
   std::string tail = output_tail(task);
   std::string what = kind == ReadinessError::Kind::exited
                          ? fmt::format("task {} ended before it was ready: {}", task.id(), task.status().reason)

@@ -116,6 +116,22 @@ TEST(HostileInput, McpRefusesTooDeepJsonAndAHugeGrepAndGoesOn) {
   EXPECT_NE(ok["content"][0]["text"].get<std::string>().find("hello"), std::string::npos) << ok;
 }
 
+TEST(HostileInput, AReadinessFailureShowsAFewShortLinesOfOutputNotMegabytes) {
+  TendHome home;
+  auto r = home.tend({"run", "--ready-pattern", "never printed", "--", "python3", "-c",
+                      "print('x' * 2000000); print('the last words')"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("ended before it was ready"), std::string::npos) << r.err.substr(0, 500);
+  EXPECT_NE(r.err.find("the last words"), std::string::npos) << r.err.substr(0, 500);
+  EXPECT_NE(r.err.find("more bytes]"), std::string::npos) << r.err.substr(0, 500);
+  EXPECT_LT(r.err.size(), 2000u);
+  for (std::size_t at = 0, nl; at < r.err.size(); at = nl + 1) {
+    nl = r.err.find('\n', at);
+    if (nl == std::string::npos) nl = r.err.size();
+    EXPECT_LE(nl - at, 200u) << r.err.substr(at, 300);
+  }
+}
+
 TEST(HostileInput, AStoredPatternThisTendRefusesIsDroppedAndItsTaskKeepsRunning) {
   TendHome home;
   // What an older tend (std::regex patterns) left: a running task whose

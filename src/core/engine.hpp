@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -141,6 +142,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // queue.cpp
   void schedule();
   void on_queued_task_done(const TaskPtr& task);
+  void release_dependents(const TaskPtr& task);
 
   // inprocess_tasks.cpp
   std::shared_ptr<InProcessRuntime> start_in_process(std::string name, bool on_thread, std::optional<Duration> timeout);
@@ -192,6 +194,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::set<QueueKey> ready_queue_;
   std::unordered_map<TaskId, std::vector<TaskId>> dependents_;
   std::unordered_map<TaskId, std::size_t> unmet_dependencies_;
+  // Tasks whose end is still to be passed on to their dependents (a failure
+  // fails them, which ends more): a worklist, not recursion, so a chain of
+  // 100 000 dependent tasks cannot overflow the stack.
+  std::deque<TaskPtr> ends_to_pass_on_;
+  bool passing_on_ends_ = false;
   struct GroupState {
     std::size_t limit = 0;
     std::size_t running = 0;

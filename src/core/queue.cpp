@@ -89,6 +89,26 @@ void Engine::schedule() {
 }
 
 void Engine::on_queued_task_done(const TaskPtr& task) {
+  ends_to_pass_on_.push_back(task);
+  if (passing_on_ends_) return;  // the loop below, further up the stack, takes it
+  passing_on_ends_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{passing_on_ends_};
+  // Scheduling may end tasks too (a queued task that cannot start): theirs
+  // join the list, and are passed on before the loop ends.
+  do {
+    while (!ends_to_pass_on_.empty()) {
+      TaskPtr next = std::move(ends_to_pass_on_.front());
+      ends_to_pass_on_.pop_front();
+      release_dependents(next);
+    }
+    schedule();
+  } while (!ends_to_pass_on_.empty());
+}
+
+void Engine::release_dependents(const TaskPtr& task) {
   if (queue_running_.erase(task->id()) != 0) {
     --groups_[kGlobal].running;
     --groups_[task->spec().group].running;
@@ -117,7 +137,6 @@ void Engine::on_queued_task_done(const TaskPtr& task) {
       }
     }
   }
-  schedule();
 }
 
 }  // namespace tend

@@ -114,3 +114,22 @@ TEST(Queue, ASpawnErrorOfAQueuedTaskIsItsFailure) {
   EXPECT_EQ(status->state, TaskState::failed);
   EXPECT_NE(status->reason.find("tend-missing-program"), std::string::npos) << status->reason;
 }
+
+TEST(Queue, AFailureEndsAChainOfAHundredThousandDependentsWithoutExhaustingTheStack) {
+  // Each failed dependent failed the next from inside its own end: one
+  // level of recursion per task, and a client's long chain killed the daemon.
+  Supervisor sup;
+  auto gate = sup.submit(TaskSpec::exec({"sleep", "1000"}));
+  TaskPtr last = gate;
+  for (int i = 0; i < 100000; ++i) {
+    auto spec = TaskSpec::exec({"true"});
+    spec.after = {last->id()};
+    last = sup.submit(spec);
+  }
+  ASSERT_EQ(last->state(), TaskState::queued);
+  sup.kill(gate, SIGKILL);
+  auto status = sup.wait(last, Duration(60s));
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->state, TaskState::failed);
+  EXPECT_NE(status->reason.find("dependency"), std::string::npos) << status->reason;
+}

@@ -125,6 +125,7 @@ TEST(CliLogs, ALogPastItsLimitKeepsItsHeadAndTailAndSaysWhatWasDropped) {
   EXPECT_EQ(dropped["to"], 5242880 - 512 * 1024);
   EXPECT_NE(status["output_note"].get<std::string>().find("dropped by its log limit"), std::string::npos);
   EXPECT_TRUE(status["output_dropped"]["stderr"].is_null());
+  EXPECT_NE(home.tend({"status", "1"}).out.find("of stdout dropped by its log limit"), std::string::npos);
 
   std::string all;
   for (int i = 1; all.size() < 5242880; ++i) all += std::to_string(i) + "\n";

@@ -264,18 +264,28 @@ OutputSlice view_matching(const Task& task, StreamChoice which, OutputCursors fr
   return slice;
 }
 
-std::string read_parts(const Task& task, const std::vector<OutputPart>& parts) {
+std::string read_parts(const Task& task, std::vector<OutputPart>& parts) {
   std::string data;
+  std::vector<OutputPart> read;
   for (const auto& part : parts) {
-    if (part.dropped) continue;
+    if (part.dropped) {
+      push_part(read, part);
+      continue;
+    }
     const OutputLog& log = task.output(part.stream);
     for (std::uint64_t at = part.at, end = part.at + part.size; at < end;) {
       OutputRead r = log.read(at, static_cast<std::size_t>(std::min<std::uint64_t>(end - at, 16 << 20)));
-      if (r.data.empty()) break;
+      // The cap may have moved on since the view was taken: what it dropped
+      // meanwhile becomes a dropped part, so parts and bytes still agree.
+      const std::uint64_t skipped = std::min(r.skipped, end - at);
+      push_part(read, {part.stream, at, skipped, true});
+      if (r.data.empty() || r.next_cursor > end) break;
+      push_part(read, {part.stream, r.next_cursor - r.data.size(), r.data.size(), false});
       data += r.data;
       at = r.next_cursor;
     }
   }
+  parts = std::move(read);
   return data;
 }
 

@@ -130,7 +130,9 @@ json parts_json(const std::vector<OutputPart>& parts) {
   return out;
 }
 
-json answer(const Task& task, const OutputRequest& r, const OutputSlice& slice) {
+json answer(const Task& task, const OutputRequest& r, OutputSlice& slice) {
+  std::string data;
+  if (!r.by_file) data = read_parts(task, slice.parts);
   std::uint64_t skipped = 0;
   for (const auto& p : slice.parts) skipped += p.dropped ? p.size : 0;
   json result = {{"eof", slice.eof},
@@ -147,7 +149,6 @@ json answer(const Task& task, const OutputRequest& r, const OutputSlice& slice) 
                        {"stderr", task.output(Stream::stderr_stream).file().string()}};
     return result;
   }
-  std::string data = read_parts(task, slice.parts);
   if (r.base64) {
     result["data_base64"] = base64(data);
   } else {

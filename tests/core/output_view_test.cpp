@@ -18,9 +18,10 @@ const char* kAlternating =
     "printf 'out 1\\n'; sleep 0.2; printf 'err 1\\n' >&2; sleep 0.2; printf 'out 2\\n'; sleep 0.2; "
     "printf 'err 2\\n' >&2; sleep 0.2; printf 'out 3'";
 
-std::string both(const TaskPtr& task) {
-  return read_parts(*task, view_from(*task, {}, {}, UINT64_MAX).parts);
-}
+// The bytes a view holds.
+std::string text(const TaskPtr& task, OutputSlice slice) { return read_parts(*task, slice.parts); }
+
+std::string both(const TaskPtr& task) { return text(task, view_from(*task, {}, {}, UINT64_MAX)); }
 
 std::string streams_of(const OutputSlice& slice) {
   std::string s;
@@ -55,7 +56,7 @@ TEST(OutputView, BothStreamsOfATaskWritingItsOwnFilesComeInOrderAndSurviveAResta
   EXPECT_EQ(both(task), "out 1\nerr 1\nout 2\nerr 2\nout 3");
   // From a pair of cursors: what comes after them, in order.
   OutputSlice rest = view_from(*task, {}, {6, 0}, UINT64_MAX);
-  EXPECT_EQ(read_parts(*task, rest.parts), "err 1\nout 2\nerr 2\nout 3");
+  EXPECT_EQ(text(task, rest), "err 1\nout 2\nerr 2\nout 3");
   EXPECT_TRUE(rest.eof);
   EXPECT_EQ(rest.next.out, 17u);
   EXPECT_EQ(rest.next.err, 12u);
@@ -65,13 +66,13 @@ TEST(OutputView, LastLinesAndMatchesSpanBothStreams) {
   Supervisor sup;
   auto task = sup.run(TaskSpec::shell(kAlternating));
   ASSERT_TRUE(sup.wait(task, Duration(20s)));
-  EXPECT_EQ(read_parts(*task, view_last_lines(*task, {}, 3).parts), "out 2\nerr 2\nout 3");
-  EXPECT_EQ(read_parts(*task, view_last_lines(*task, StreamChoice::only(Stream::stderr_stream), 1).parts), "err 2\n");
+  EXPECT_EQ(text(task, view_last_lines(*task, {}, 3)), "out 2\nerr 2\nout 3");
+  EXPECT_EQ(text(task, view_last_lines(*task, StreamChoice::only(Stream::stderr_stream), 1)), "err 2\n");
   auto has_1 = [](std::string_view line) { return line.find('1') != std::string_view::npos; };
-  EXPECT_EQ(read_parts(*task, view_matching(*task, {}, {}, has_1, UINT64_MAX).parts), "out 1\nerr 1\n");
+  EXPECT_EQ(text(task, view_matching(*task, {}, {}, has_1, UINT64_MAX)), "out 1\nerr 1\n");
   auto has_3 = [](std::string_view line) { return line.find('3') != std::string_view::npos; };
   // The unterminated last line counts once the task has ended.
-  EXPECT_EQ(read_parts(*task, view_matching(*task, {}, {}, has_3, UINT64_MAX).parts), "out 3");
+  EXPECT_EQ(text(task, view_matching(*task, {}, {}, has_3, UINT64_MAX)), "out 3");
 }
 
 TEST(OutputView, ALogPastItsCapKeepsHeadAndTailAndGivesTheDiskBack) {

@@ -71,6 +71,8 @@ OutputSlice view_matching(const Task& task, StreamChoice which, OutputCursors fr
                           std::uint64_t max_bytes, std::size_t keep_last = SIZE_MAX);
 
 /// The bytes of `parts`, one after the other (dropped parts hold none).
-std::string read_parts(const Task& task, const std::vector<OutputPart>& parts);
+/// Bytes the size cap dropped since the parts were taken are left out, and
+/// `parts` says so (they become dropped parts), so parts and bytes agree.
+std::string read_parts(const Task& task, std::vector<OutputPart>& parts);
 
 }  // namespace tend

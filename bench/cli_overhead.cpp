@@ -1,6 +1,7 @@
 // cli_overhead: what `tend run --wait -- true` costs over running `true`
-// itself, with the daemon already up (an isolated one in a temp dir). Each
-// command is started with posix_spawn and timed until it is reaped.
+// itself, with the daemon already up (an isolated one in a temp dir); and
+// what `tend logs` of a big log costs over `cat` of its file. Each command
+// is started with posix_spawn and timed until it is reaped.
 //
 //   build/bench/cli_overhead [--runs N] [--small]
 
@@ -9,6 +10,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +53,34 @@ std::vector<double> runs(const std::vector<std::string>& args, std::size_t n) {
   return ms;
 }
 
+// `tend logs` of a log of `bytes` against `cat` of the log file, both to
+// /dev/null, best of 3 (the file is in the page cache for both).
+void logs_against_cat(const DaemonUnderTest& daemon, std::uint64_t bytes) {
+  timed_run({TEND_CLI_PATH, "run", "--name", "big-output", "--wait", "--", "head", "-c", std::to_string(bytes),
+             "/dev/zero"});
+  std::filesystem::path file;
+  for (const auto& entry : std::filesystem::directory_iterator(daemon.state_dir() / "logs")) {
+    if (entry.path().extension() == ".stdout" && entry.file_size() == bytes) file = entry.path();
+  }
+  if (file.empty()) throw std::runtime_error("the big output's log file is not there");
+  auto best_of_3 = [](const std::vector<std::string>& args) {
+    double best = 1e300;
+    for (int i = 0; i < 3; ++i) best = std::min(best, timed_run(args));
+    return best;
+  };
+  best_of_3({"/bin/cat", file.string()});  // into the page cache
+  double cat = best_of_3({"/bin/cat", file.string()});
+  double logs = best_of_3({TEND_CLI_PATH, "logs", "big-output"});
+  const double mib = static_cast<double>(bytes) / (1 << 20);
+  fmt::print("\n### cli_overhead: `tend logs` of {:.0f} MiB against `cat` of its log file, to /dev/null, best of 3\n\n",
+             mib);
+  fmt::print("| command | ms | MiB/s |\n|---|---:|---:|\n");
+  fmt::print("| `cat <log file>` | {:.1f} | {:.0f} |\n", cat, mib / (cat / 1e3));
+  fmt::print("| `tend logs ID` | {:.1f} | {:.0f} |\n", logs, mib / (logs / 1e3));
+  fmt::print("| tend / cat (speed) | {:.2f}x | |\n", cat / logs);
+  fmt::print("\ngoal (tend logs >= 0.8x the speed of cat): {}\n", verdict(cat / logs >= 0.8));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,5 +97,6 @@ int main(int argc, char** argv) {
   fmt::print("| `tend run --wait -- true` | {:.2f} | {:.2f} |\n", percentile(tend, 50), percentile(tend, 99));
   fmt::print("| overhead | {:.2f} | {:.2f} |\n", over50, over99);
   fmt::print("\ngoal (overhead <= 5 ms at p50): {}\n", verdict(over50 <= 5));
+  logs_against_cat(daemon, small ? (8u << 20) : (300u << 20));
   return 0;
 }

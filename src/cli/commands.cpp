@@ -12,6 +12,8 @@
 
 #include "client.hpp"
 #include "format.hpp"
+#include "output_printer.hpp"
+#include "tend/core/byte_size.hpp"
 #include "tend/core/duration.hpp"
 #include "tend/process/pidfd.hpp"
 #include "tend/process/signals.hpp"
@@ -37,33 +39,6 @@ std::int64_t duration_ms(const std::string& option, const std::string& text) {
   return d->count();
 }
 
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
-// The daemon sends raw bytes as base64, so binary output arrives intact.
-std::string decode_base64(std::string_view in) {
-  static constexpr std::string_view table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    auto v = table.find(c);
-    if (v == std::string_view::npos) continue;  // '=' padding
-    buf = (buf << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
 // Exit code of `tend run --wait`, as timeout(1) has it.
 int exit_code_of(const json& task) {
   const std::string state = task["state"];
@@ -71,55 +46,6 @@ int exit_code_of(const json& task) {
   if (!task["signal_number"].is_null()) return 128 + task["signal_number"].get<int>();
   if (!task["exit_code"].is_null()) return task["exit_code"].get<int>();
   return state == "succeeded" ? 0 : 1;
-}
-
-// Shows a task's output from the given cursors until it ends: first what is
-// there already, then what the daemon pushes as it comes (an event
-// subscription: no polling), skipping bytes already shown.
-json follow(Client& client, const json& id, bool want_out, bool want_err, std::uint64_t out_from, std::uint64_t err_from) {
-  std::uint64_t shown[2] = {out_from, err_from};
-  client.call("events.subscribe", {{"ids", json::array({id})}, {"output", true}});
-  auto catch_up = [&](int i) {
-    while (true) {
-      json r = client.call("task.output", {{"id", id}, {"stream", i == 0 ? "stdout" : "stderr"}, {"since", shown[i]},
-                                           {"encoding", "base64"}, {"max_bytes", 1 << 20}});
-      std::string data = decode_base64(r["data_base64"].get<std::string>());
-      write_all(i == 0 ? 1 : 2, data);
-      shown[i] = r["next_cursor"].get<std::uint64_t>();
-      if (data.empty()) return r;
-    }
-  };
-  json last;
-  if (want_out) last = catch_up(0);
-  if (want_err) last = catch_up(1);
-  while (last["state"] == "queued" || last["state"] == "running") {
-    auto note = client.next_notification(-1);
-    if (!note) break;
-    const json& p = (*note)["params"];
-    std::string kind = p.value("kind", "");
-    if (kind == "output") {
-      int i = p["stream"] == "stdout" ? 0 : 1;
-      if ((i == 0 && !want_out) || (i == 1 && !want_err)) continue;
-      std::string data = p["data"];
-      std::uint64_t end = p["cursor_end"];
-      if (end <= shown[i]) continue;
-      // Only the part not shown yet (the catch-up may have covered the start).
-      std::uint64_t begin = end - data.size();
-      if (begin < shown[i]) data.erase(0, static_cast<std::size_t>(shown[i] - begin));
-      if (begin > shown[i]) {
-        last = catch_up(i);  // a gap (dropped for size): read it by cursor
-        continue;
-      }
-      write_all(i == 0 ? 1 : 2, data);
-      shown[i] = end;
-    } else if (kind == "exited") {
-      break;
-    }
-  }
-  // Whatever came between the last event and the end.
-  if (want_out) catch_up(0);
-  if (want_err) catch_up(1);
-  return client.call("task.status", {{"id", id}});
 }
 
 }  // namespace
@@ -175,6 +101,12 @@ int cmd_run(const Options& o) {
   }
   if (!o.grace.empty()) p["grace_ms"] = duration_ms("--grace", o.grace);
   if (o.stdin_pipe) p["stdin"] = "pipe";
+  if (o.merge_stderr) p["merge_stderr"] = true;
+  if (!o.log_limit.empty()) {
+    auto limit = parse_byte_size(o.log_limit);
+    if (!limit) throw UsageError(fmt::format("--log-limit: expected a size such as 500M, 2G or 0 (none), not \"{}\"", o.log_limit));
+    p["log_limit"] = *limit;
+  }
 
   Client client = Client::connect();
   json task;
@@ -188,7 +120,7 @@ int cmd_run(const Options& o) {
     throw;
   }
   if (o.wait) {
-    json end = follow(client, task["id"], true, true, 0, 0);
+    json end = follow_output(client, task["id"], {});
     if (o.json) std::cout << end.dump(2) << "\n";
     // A program that never ran printed nothing to explain it: we do.
     std::string reason = end.value("reason", "");
@@ -224,51 +156,6 @@ int cmd_status(const Options& o) {
   } else {
     std::cout << status_page(t, use_colour(1));
   }
-  return 0;
-}
-
-int cmd_logs(const Options& o) {
-  if (o.only_stdout && o.only_stderr) throw UsageError("--stdout and --stderr: choose one (or neither for both)");
-  bool want_out = !o.only_stderr, want_err = !o.only_stdout;
-  Client client = Client::connect();
-  json id = id_ref(o.id);
-  if (o.since && *o.since < 0) throw UsageError("--since: expected a cursor (a byte offset, 0 or more)");
-  std::uint64_t since = o.since ? static_cast<std::uint64_t>(*o.since) : 0;
-  if (o.follow && !o.json && !o.tail && o.grep.empty()) {
-    follow(client, id, want_out, want_err, want_out ? since : 0, want_err && !want_out ? since : 0);
-    return 0;
-  }
-  auto fetch = [&](const char* stream) {
-    json p = {{"id", id}, {"stream", stream}, {"since", since}, {"max_bytes", 16 << 20}};
-    if (o.tail) p["tail_lines"] = *o.tail;
-    if (!o.grep.empty()) p["grep"] = o.grep;
-    return client.call("task.output", p);
-  };
-  if (o.json) {
-    json r = fetch(o.only_stderr ? "stderr" : "stdout");
-    std::cout << json{{"data", r["data"]}, {"next_cursor", r["next_cursor"]}, {"eof", r["eof"]}}.dump() << "\n";
-    return 0;
-  }
-  if (!o.tail && o.grep.empty()) {
-    // All of it, by cursor and as raw bytes: one answer holds at most 16 MiB,
-    // and text would turn bytes that are not UTF-8 into U+FFFD.
-    auto show_all = [&](const char* stream, int fd) {
-      std::uint64_t cursor = since;
-      while (true) {
-        json r = client.call("task.output", {{"id", id}, {"stream", stream}, {"since", cursor},
-                                             {"encoding", "base64"}, {"max_bytes", 16 << 20}});
-        std::string data = decode_base64(r["data_base64"].get<std::string>());
-        write_all(fd, data);
-        cursor = r["next_cursor"].get<std::uint64_t>();
-        if (data.size() < (16u << 20)) return;  // all there was when asked
-      }
-    };
-    if (want_out) show_all("stdout", 1);
-    if (want_err) show_all("stderr", 2);
-    return 0;
-  }
-  if (want_out) write_all(1, fetch("stdout")["data"].get<std::string>());
-  if (want_err) write_all(2, fetch("stderr")["data"].get<std::string>());
   return 0;
 }
 

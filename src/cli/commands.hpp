@@ -20,12 +20,13 @@ class UsageError : public std::runtime_error {
 
 struct Options {
   std::string name, cwd, timeout, idle_timeout, idle_policy, group, ready_pattern, ready_timeout, restart,
-      stop_signal, grace, grep, signal, id, text;
+      stop_signal, grace, grep, signal, id, text, log_limit;
   std::vector<std::string> env, after, command, ids;
   std::optional<int> ready_port, priority, tail;
   std::optional<long long> since;
   bool terminal = false, shell = false, wait = false, json = false, all = false, follow = false, only_stdout = false,
-       only_stderr = false, any = false, no_newline = false, eof = false, allocate_port = false, stdin_pipe = false;
+       only_stderr = false, any = false, no_newline = false, eof = false, allocate_port = false, stdin_pipe = false,
+       merge_stderr = false;
   long long parallel = 0;
 };
 

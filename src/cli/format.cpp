@@ -99,6 +99,7 @@ std::string status_page(const json& t, bool colour) {
     row("output", fmt::format("{} bytes on stdout, {} on stderr", t["stdout_bytes"].get<std::uint64_t>(),
                               t["stderr_bytes"].get<std::uint64_t>()));
   }
+  if (!t.value("output_note", "").empty()) row("missing", t["output_note"].get<std::string>());
   if (t.contains("history") && t["history"].size() > 1) {
     out += "history\n";
     for (const auto& a : t["history"]) {

@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
   run->add_option("--stop-signal", o.stop_signal, "The first signal of a stop (default TERM)");
   run->add_option("--grace", o.grace, "Time between the stop signal and KILL (default 5s)");
   run->add_flag("--stdin", o.stdin_pipe, "Keep its stdin open for tend send");
+  run->add_flag("--merge-stderr", o.merge_stderr, "Send its stderr to its stdout: one stream, in exact order");
+  run->add_option("--log-limit", o.log_limit,
+                  "Keep at most this much of each stream (default 1G: the first part and the last 64M; 0 for no limit)");
   run->add_flag("--wait", o.wait, "Stream its output and exit as it does (124 on timeout, 128+N on signal N)");
   run->add_flag("--json", o.json, "Print the task as JSON");
   run->add_option("command", o.command, "The command and its arguments (after --)")->required();
@@ -57,11 +60,11 @@ int main(int argc, char** argv) {
   logs->add_option("id", o.id, "Task id or name")->required();
   logs->add_flag("-f,--follow", o.follow, "Keep showing output until the task ends");
   logs->add_option("--tail", o.tail, "Only the last N lines");
-  logs->add_option("--since", o.since, "Start at this byte cursor");
+  logs->add_option("--since", o.since, "Start at this byte cursor of one stream (with --stdout or --stderr)");
   logs->add_option("--grep", o.grep, "Only lines matching this regex (RE2 syntax, at most 4096 bytes)");
-  logs->add_flag("--stdout", o.only_stdout, "Only stdout");
+  logs->add_flag("--stdout", o.only_stdout, "Only stdout (default: both, in the order they came)");
   logs->add_flag("--stderr", o.only_stderr, "Only stderr");
-  logs->add_flag("--json", o.json, "{\"data\": ..., \"next_cursor\": N}");
+  logs->add_flag("--json", o.json, "{\"data\": ..., \"parts\": [...], \"next_cursors\": {...}}");
 
   auto* wait = app.add_subcommand("wait", "Wait for tasks to end");
   wait->add_option("ids", o.ids, "Task ids or names")->required();

@@ -151,6 +151,10 @@ void Engine::discard(const TaskPtr& task) {
     const auto& file = task->output(s).file();
     if (!file.empty()) spare_logs_->retire(file);
   }
+  if (!task->order().file().empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(task->order().file(), ignored);
+  }
 }
 
 TaskPtr Engine::register_task(TaskSpec spec) {
@@ -160,7 +164,8 @@ TaskPtr Engine::register_task(TaskSpec spec) {
     std::lock_guard lock(tasks_mutex_);
     id = next_id_++;
   }
-  OutputLog::Options out = log_options(id, Stream::stdout_stream), err = log_options(id, Stream::stderr_stream);
+  OutputLog::Options out = log_options(id, Stream::stdout_stream, spec),
+                     err = log_options(id, Stream::stderr_stream, spec);
   if (spare_logs_) {
     spare_logs_->reuse(out.file);  // an emptied file of a discarded task, if there is one
     spare_logs_->reuse(err.file);
@@ -168,10 +173,13 @@ TaskPtr Engine::register_task(TaskSpec spec) {
   return std::make_shared<Task>(id, std::move(spec), std::move(out), std::move(err));
 }
 
-OutputLog::Options Engine::log_options(TaskId id, Stream stream) const {
+OutputLog::Options Engine::log_options(TaskId id, Stream stream, const TaskSpec& spec) const {
   OutputLog::Options o;
   o.ring_capacity = options_.ring_capacity;
-  if (!options_.log_dir.empty()) o.file = options_.log_dir / fmt::format("{}.{}", id, to_string(stream));
+  if (!options_.log_dir.empty()) {
+    o.file = options_.log_dir / fmt::format("{}.{}", id, to_string(stream));
+    std::tie(o.limit, o.tail) = spec.effective_log_limit();
+  }
   return o;
 }
 
@@ -180,6 +188,7 @@ void Engine::complete(const TaskPtr& task, TaskState state, std::optional<int> e
   TaskControl::mark_finished(*task, state, exit_code, signal, std::move(reason), ++finish_seq_);
   task->output(Stream::stdout_stream).close();
   task->output(Stream::stderr_stream).close();
+  task->order().close();
   if (has_subscribers()) emit(Event{Event::Kind::exited, task, Stream::stdout_stream, {}, task->status()});
   wake_waiters(task->id());
   on_queued_task_done(task);

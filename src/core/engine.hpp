@@ -110,6 +110,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
   /// Jumps over what the ring could not keep anyway, when nobody needs the bytes.
   std::size_t skip_ahead(const RuntimePtr& rt, Stream stream, int fd);
   void unfollow_files(const RuntimePtr& rt);
+  /// A task writing its own log file meets a full disk unseen by us: look at
+  /// the file system (each wake-up, and at its exit) and say so in its status.
+  void check_disk_space(const RuntimePtr& rt);
+  void note_disk_full(const RuntimePtr& rt);
   void watch_inotify();
   void on_stream_closed(const RuntimePtr& rt, const AttemptPtr& at);
   void end_attempt(const RuntimePtr& rt, const AttemptPtr& at);
@@ -151,7 +155,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // engine.cpp
   TaskPtr register_task(TaskSpec spec);
   void launch(const TaskPtr& task);
-  OutputLog::Options log_options(TaskId id, Stream stream) const;
+  OutputLog::Options log_options(TaskId id, Stream stream, const TaskSpec& spec) const;
   void enqueue(const TaskPtr& task);
   void adopt(const TaskPtr& task);
   /// Sets a task's final state and tells waiters and subscribers.

@@ -28,6 +28,8 @@ void InProcessRuntime::abandon(Engine&) {
 }
 
 void TaskContext::write(std::string_view bytes, Stream stream) {
+  const Stream other = stream == Stream::stdout_stream ? Stream::stderr_stream : Stream::stdout_stream;
+  task_->order().observe(stream, task_->output(stream).size(), task_->output(other).size());
   task_->output(stream).append(bytes);
   task_->progress().record_activity();
   if (!engine_->has_subscribers()) return;

@@ -1,6 +1,7 @@
 #include "tend/core/output_log.hpp"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@ OutputLog::OutputLog() : OutputLog(Options{}) {}
 
 OutputLog::OutputLog(Options options) : options_(std::move(options)) {
   options_.ring_capacity = std::max<std::size_t>(options_.ring_capacity, 1);
+  options_.tail = std::min(options_.tail, options_.limit);
   if (!options_.file.empty()) {
     // No descriptor is kept: a task that writes its log file itself never
     // needs ours, and a daemon with thousands of tasks would run out of them
@@ -66,6 +68,7 @@ void OutputLog::append(std::string_view bytes) {
     }
   }
   keep_in_ring(bytes);
+  if (write_fd_ && options_.limit != 0) release_dropped(write_fd_.get());
   if (write_error != 0) {
     throw std::system_error(write_error, std::generic_category(), "write " + options_.file.string());
   }
@@ -102,6 +105,37 @@ std::uint64_t OutputLog::size() const {
   return total_;
 }
 
+DroppedRange OutputLog::dropped_locked() const {
+  if (options_.limit == 0 || total_ <= options_.limit) return {};
+  return {options_.limit - options_.tail, total_ - options_.tail};
+}
+
+DroppedRange OutputLog::dropped() const {
+  std::lock_guard lock(mutex_);
+  return dropped_locked();
+}
+
+std::uint64_t OutputLog::first_readable() const {
+  std::lock_guard lock(mutex_);
+  return options_.file.empty() ? oldest_in_ring_locked() : 0;
+}
+
+bool OutputLog::release_dropped(int fd, std::uint64_t batch) {
+  if (cannot_punch_) return false;
+  const DroppedRange d = dropped();
+  const std::uint64_t from = std::max(released_to_, d.from);
+  if (d.empty() || d.to <= from || d.to - from < std::max<std::uint64_t>(batch, 1)) return true;
+  // KEEP_SIZE: the file's length, and so every offset (cursor) after the
+  // hole, stay as they are; a writer appending meanwhile is not disturbed.
+  if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                  static_cast<off_t>(d.to - from)) == 0) {
+    released_to_ = d.to;
+    return true;
+  }
+  if (errno == EOPNOTSUPP || errno == ENOSYS) cannot_punch_ = true;
+  return false;
+}
+
 bool OutputLog::closed() const {
   std::lock_guard lock(mutex_);
   return closed_;
@@ -121,8 +155,14 @@ void OutputLog::copy_out_locked(std::uint64_t from, std::size_t n, std::string& 
 OutputRead OutputLog::read(std::uint64_t cursor, std::size_t max_bytes) const {
   OutputRead result;
   std::unique_lock lock(mutex_);
-  const std::uint64_t end = total_;
-  if (cursor > end) cursor = end;
+  if (cursor > total_) cursor = total_;
+  // Within the dropped range: say so and go on after it; before it: stop at it.
+  const DroppedRange d = dropped_locked();
+  if (!d.empty() && cursor >= d.from && cursor < d.to) {
+    result.skipped = d.to - cursor;
+    cursor = d.to;
+  }
+  const std::uint64_t end = !d.empty() && cursor < d.from ? d.from : total_;
   const std::uint64_t oldest = oldest_in_ring_locked();
   // Older than the ring: the file has it. Opened per read, as such reads are
   // rare and a descriptor per stream kept open adds up over thousands of tasks.
@@ -150,14 +190,14 @@ OutputRead OutputLog::read(std::uint64_t cursor, std::size_t max_bytes) const {
     return result;
   }
   if (cursor < oldest) {
-    result.skipped = oldest - cursor;
+    result.skipped += oldest - cursor;
     cursor = oldest;
   }
-  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, end - cursor));
+  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, std::max(end, cursor) - cursor));
   result.data.reserve(n);
   copy_out_locked(cursor, n, result.data);
   result.next_cursor = cursor + n;
-  result.eof = closed_ && result.next_cursor == end;
+  result.eof = closed_ && result.next_cursor == total_;
   return result;
 }
 
@@ -208,36 +248,61 @@ std::string OutputLog::tail(std::size_t max_bytes) const {
   return std::move(r.data);
 }
 
+std::uint64_t OutputLog::start_of_last_lines(std::size_t n) const {
+  const std::uint64_t end = size();
+  if (n == 0) return end;
+  // Not past a gap: before the dropped range (or what the ring lost) lies
+  // output that does not continue into the lines after it.
+  const DroppedRange d = dropped();
+  const std::uint64_t lower = std::max(first_readable(), d.empty() ? 0 : d.to);
+  std::uint64_t pos = end;
+  std::size_t found = 0;
+  bool last_byte = true;  // a newline that ends the output ends the last line, it does not start one
+  std::size_t window = 4096;
+  while (pos > lower) {
+    const std::uint64_t from = pos - std::min<std::uint64_t>(window, pos - lower);
+    OutputRead r = read(from, static_cast<std::size_t>(pos - from));
+    if (r.data.size() != pos - from) return pos;  // cannot be read back: start where we are
+    for (std::size_t i = r.data.size(); i-- > 0;) {
+      if (r.data[i] != '\n') {
+        last_byte = false;
+        continue;
+      }
+      if (last_byte) {
+        last_byte = false;
+        continue;
+      }
+      if (++found == n) return from + i + 1;
+    }
+    pos = from;
+    window = std::min<std::size_t>(window * 4, 1 << 20);
+  }
+  return lower;
+}
+
 std::vector<std::string> OutputLog::tail_lines(std::size_t n) const {
   if (n == 0) return {};
-  // Read back in growing windows until enough newlines are in view.
-  std::uint64_t end = size();
-  std::size_t window = 4096;
+  // Bounded: a last "line" of a gigabyte is handed out as its last 64 MiB.
+  constexpr std::uint64_t kMaxBytes = 64u << 20;
+  const std::uint64_t end = size();
+  std::uint64_t from = start_of_last_lines(n);
+  if (end - from > kMaxBytes) from = end - kMaxBytes;
   std::string text;
-  while (true) {
-    std::uint64_t from = end > window ? end - window : 0;
-    OutputRead r = read(from, static_cast<std::size_t>(end - from));
-    text = std::move(r.data);
-    std::size_t newlines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
-    if (newlines > n || from == 0 || r.skipped > 0 || window >= (64u << 20)) {
-      bool whole = from == 0 || r.skipped > 0;
-      std::vector<std::string> lines;
-      std::string_view view = text;
-      if (!view.empty() && view.back() == '\n') view.remove_suffix(1);
-      while (lines.size() < n) {
-        auto nl = view.rfind('\n');
-        if (nl == std::string_view::npos) {
-          if (whole && !view.empty()) lines.emplace_back(view);
-          break;
-        }
-        lines.emplace_back(view.substr(nl + 1));
-        view = view.substr(0, nl);
-      }
-      std::reverse(lines.begin(), lines.end());
-      return lines;
-    }
-    window *= 4;
+  for (std::uint64_t cursor = from; cursor < end;) {
+    OutputRead r = read(cursor, static_cast<std::size_t>(end - cursor));
+    if (r.data.empty()) break;
+    text += r.data;
+    cursor = r.next_cursor;
   }
+  std::vector<std::string> lines;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    lines.emplace_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return lines;
 }
 
 }  // namespace tend

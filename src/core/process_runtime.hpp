@@ -110,6 +110,8 @@ struct ProcessRuntime {
 
   bool finalized = false;
   bool log_error_reported = false;
+  bool punch_failure_reported = false;
+  bool disk_full_noted = false;  ///< its status says so already
   std::optional<StopCause> stop_cause;
   std::optional<int> requested_signal;
   std::optional<unsigned short> port;

@@ -3,11 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <unordered_set>
 
 #include <cstring>
 
@@ -199,7 +195,10 @@ void Engine::on_exit(const RuntimePtr& rt, const AttemptPtr& at) {
   at->exit = *status;
   if (auto failure = at->exec.failure()) at->start_failure = failure->what();
   at->exit_watch.release();  // the Pidfd still owns the descriptor
-  if (rt->file_capture) catch_up(rt);  // everything it wrote, before it is declared ended
+  if (rt->file_capture) {
+    catch_up(rt);  // everything it wrote, before it is declared ended
+    check_disk_space(rt);
+  }
   auto callbacks = std::move(at->on_leader_exit);
   for (auto& callback : callbacks) callback();
   if (at->open_streams == 0) return end_attempt(rt, at);
@@ -244,14 +243,18 @@ void Engine::on_readable(const RuntimePtr& rt, const AttemptPtr& at, Stream stre
 
 void Engine::on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes, bool already_in_file,
                        std::uint64_t skipped) {
+  OutputLog& log = rt->task->output(stream);
+  const Stream other = stream == Stream::stdout_stream ? Stream::stderr_stream : Stream::stdout_stream;
+  rt->task->order().observe(stream, log.size(), rt->task->output(other).size());
   try {
     if (already_in_file) {
-      rt->task->output(stream).note_appended_after(skipped, bytes);
+      log.note_appended_after(skipped, bytes);
     } else {
-      rt->task->output(stream).append(bytes);
+      log.append(bytes);
     }
-  } catch (const std::exception& e) {
+  } catch (const std::system_error& e) {
     // The bytes are still in memory; say once that the file is failing.
+    if (e.code().value() == ENOSPC || e.code().value() == EDQUOT) note_disk_full(rt);
     if (!rt->log_error_reported) spdlog::error("tend: task {}: {}", rt->task->id(), e.what());
     rt->log_error_reported = true;
   }
@@ -440,122 +443,6 @@ bool Engine::leftovers_exist(const RuntimePtr& rt, const AttemptPtr& at) const {
     if (!process::SpawnedChildren::contains(pid) && process::environ_contains(pid, rt->marker)) return true;
   }
   return false;
-}
-
-// --- Output written straight to files ------------------------------------------
-
-void Engine::follow_files(const RuntimePtr& rt) {
-  if (!inotify_) {
-    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
-    inotify_.emplace(executor_, fd);
-    inotify_pause_.emplace(executor_);
-    watch_inotify();
-  }
-  for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
-    const auto& path = rt->task->output(s).file();
-    int i = s == Stream::stdout_stream ? 0 : 1;
-    // Read-write and appending: a task's stdout can be this very descriptor
-    // (start_attempt), and we read with pread, at our own offsets.
-    rt->tail_fds[i].reset(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    if (!rt->tail_fds[i]) continue;
-    rt->watch_ids[i] = ::inotify_add_watch(inotify_->native_handle(), path.c_str(), IN_MODIFY);
-    if (rt->watch_ids[i] >= 0) followed_[rt->watch_ids[i]] = rt;
-  }
-}
-
-void Engine::watch_inotify() {
-  inotify_->async_wait(asio::posix::descriptor_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->closed_) return;
-    std::unordered_set<ProcessRuntime*> seen;
-    std::size_t read_back = 0;
-    while (true) {
-      ssize_t n = ::read(self->inotify_->native_handle(), self->inotify_buffer_.data(), self->inotify_buffer_.size());
-      if (n <= 0) break;
-      for (ssize_t off = 0; off < n;) {
-        const auto* event = reinterpret_cast<const inotify_event*>(self->inotify_buffer_.data() + off);
-        off += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-        auto it = self->followed_.find(event->wd);
-        if (it == self->followed_.end()) continue;
-        auto rt = it->second.lock();
-        if (rt && seen.insert(rt.get()).second) read_back += self->catch_up(rt, true);
-      }
-    }
-    // A task writing fast wakes us on every write; a short pause lets its
-    // changes pile up into one event and one bigger read. Chatty but slow
-    // tasks keep their immediate echo.
-    constexpr std::size_t heavy = 1 << 20;
-    if (read_back < heavy) return self->watch_inotify();
-    self->inotify_pause_->expires_after(std::chrono::milliseconds(2));
-    self->inotify_pause_->async_wait([self](boost::system::error_code ec) {
-      if (!ec && !self->closed_) self->watch_inotify();
-    });
-  });
-}
-
-std::size_t Engine::catch_up(const RuntimePtr& rt, bool bounded) {
-  bool more = false;
-  std::size_t total = 0;
-  for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
-    int fd = rt->tail_fds[s == Stream::stdout_stream ? 0 : 1].get();
-    if (fd < 0) continue;
-    total += skip_ahead(rt, s, fd);
-    for (int round = 0;; ++round) {
-      if (bounded && round == 16) {
-        more = true;  // a task that writes faster than we read must not starve the loop
-        break;
-      }
-      auto offset = static_cast<off_t>(rt->task->output(s).size());
-      ssize_t n = ::pread(fd, read_buffer_.data(), read_buffer_.size(), offset);
-      if (n <= 0) break;
-      total += static_cast<std::size_t>(n);
-      on_output(rt, s, std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)), true);
-      // A regular file reads short only at its end: no need to ask again.
-      if (static_cast<std::size_t>(n) < read_buffer_.size()) break;
-    }
-  }
-  if (more) {
-    asio::post(executor_, [self = shared_from_this(), rt] {
-      if (!self->closed_ && rt->tail_fds[0]) self->catch_up(rt, true);
-    });
-  }
-  return total;
-}
-
-std::size_t Engine::skip_ahead(const RuntimePtr& rt, Stream stream, int fd) {
-  // Only when no byte is wanted on its way: no output subscriber, no pattern
-  // to look for. The file keeps everything for readers by cursor.
-  if (has_output_subscribers() || rt->progress_pattern || (rt->ready_pattern && !rt->ready_pattern_seen)) return 0;
-  OutputLog& log = rt->task->output(stream);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return 0;
-  const std::uint64_t have = log.size(), size = static_cast<std::uint64_t>(st.st_size);
-  const std::size_t cap = log.ring_capacity();
-  if (size <= have + cap + read_buffer_.size()) return 0;  // not worth it
-  const std::uint64_t from = size - cap;
-  std::string tail(cap, '\0');
-  std::size_t got = 0;
-  while (got < cap) {
-    ssize_t n = ::pread(fd, tail.data() + got, cap - got, static_cast<off_t>(from + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  if (got == 0) return 0;
-  tail.resize(got);
-  on_output(rt, stream, tail, true, from - have);
-  return got;
-}
-
-void Engine::unfollow_files(const RuntimePtr& rt) {
-  for (int i = 0; i < 2; ++i) {
-    if (rt->watch_ids[i] >= 0 && inotify_) {
-      ::inotify_rm_watch(inotify_->native_handle(), rt->watch_ids[i]);
-      followed_.erase(rt->watch_ids[i]);
-    }
-    rt->watch_ids[i] = -1;
-    rt->tail_fds[i].reset();
-  }
 }
 
 // --- Clocks -------------------------------------------------------------------

@@ -45,8 +45,9 @@ TaskPtr Engine::restore(TaskSpec spec, TaskStatus recorded) {
   }
   const TaskState was = recorded.state;
   if (!is_final(was)) drop_refused_patterns(spec, recorded);
-  auto task = std::make_shared<Task>(std::move(recorded), std::move(spec), log_options(id, Stream::stdout_stream),
-                                     log_options(id, Stream::stderr_stream));
+  OutputLog::Options out = log_options(id, Stream::stdout_stream, spec),
+                     err = log_options(id, Stream::stderr_stream, spec);
+  auto task = std::make_shared<Task>(std::move(recorded), std::move(spec), std::move(out), std::move(err));
   {
     std::lock_guard lock(tasks_mutex_);
     tasks_.emplace(id, task);

@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <ctime>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 
 #include "task_control.hpp"
+#include "tend/core/byte_size.hpp"
 
 namespace tend {
 namespace {
@@ -118,8 +123,50 @@ std::string TaskSpec::command_line() const {
   return out;
 }
 
+namespace {
+
+// The order of a task's streams is kept beside its logs: `<id>.order`.
+std::filesystem::path order_file(const OutputLog& out, bool fresh) {
+  if (out.file().empty()) return {};
+  auto path = std::filesystem::path(out.file()).replace_extension(".order");
+  if (fresh) {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);  // left by an earlier task of this id
+  }
+  return path;
+}
+
+}  // namespace
+
+std::pair<std::uint64_t, std::uint64_t> TaskSpec::effective_log_limit() const {
+  const std::uint64_t limit = log_limit.value_or(kDefaultLogLimit);
+  if (limit == 0) return {0, 0};
+  return {limit, std::min(log_tail.value_or(std::min(kDefaultLogTail, limit / 2)), limit)};
+}
+
+std::string TaskStatus::output_note() const {
+  std::string note;
+  for (auto [name, d] : {std::pair{"stdout", stdout_dropped}, std::pair{"stderr", stderr_dropped}}) {
+    if (d.empty()) continue;
+    if (!note.empty()) note += "; ";
+    note += fmt::format("{} of {} dropped by its log limit (cursors {} to {})", format_byte_size(d.size()), name, d.from, d.to);
+  }
+  if (disk_full_at) {
+    if (!note.empty()) note += "; ";
+    auto t = Clock::to_time_t(*disk_full_at);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    note += fmt::format("output may be incomplete: disk full at {:%Y-%m-%dT%H:%M:%SZ}", tm);
+  }
+  return note;
+}
+
 Task::Task(TaskId id, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::Options stderr_log)
-    : id_(id), spec_(std::move(spec)), stdout_(std::move(stdout_log)), stderr_(std::move(stderr_log)) {
+    : id_(id),
+      spec_(std::move(spec)),
+      stdout_(std::move(stdout_log)),
+      stderr_(std::move(stderr_log)),
+      order_(order_file(stdout_, true), 0, 0) {
   status_.id = id_;
   status_.name = spec_.name;
   status_.kind = spec_.kind;
@@ -128,7 +175,11 @@ Task::Task(TaskId id, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::O
 }
 
 Task::Task(TaskStatus recorded, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::Options stderr_log)
-    : id_(recorded.id), spec_(std::move(spec)), stdout_(std::move(stdout_log)), stderr_(std::move(stderr_log)) {
+    : id_(recorded.id),
+      spec_(std::move(spec)),
+      stdout_(std::move(stdout_log)),
+      stderr_(std::move(stderr_log)),
+      order_(order_file(stdout_, false), stdout_.size(), stderr_.size()) {
   status_ = std::move(recorded);
   auto now_steady = std::chrono::steady_clock::now();
   auto now = Clock::now();
@@ -137,6 +188,7 @@ Task::Task(TaskStatus recorded, TaskSpec spec, OutputLog::Options stdout_log, Ou
   if (is_final(status_.state)) {
     stdout_.close();
     stderr_.close();
+    order_.close();
   }
 }
 
@@ -150,6 +202,8 @@ TaskStatus Task::status() const {
   } else if (s.ended_at && s.started_at) {
     s.duration = std::chrono::duration_cast<Duration>(ended_steady_ - started_steady_);
   }
+  s.stdout_dropped = stdout_.dropped();
+  s.stderr_dropped = stderr_.dropped();
   return s;
 }
 

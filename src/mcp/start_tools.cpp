@@ -36,7 +36,9 @@ json start_params(const json& a) {
   for (const auto& [k, v] : extra.items()) env[k] = v;
   std::string cwd = a.contains("cwd") ? std::filesystem::absolute(a["cwd"].get<std::string>()).string()
                                       : std::filesystem::current_path().string();
-  return {{"shell", a["command"]}, {"cwd", cwd}, {"env", env}, {"inherit_env", false}};
+  json params = {{"shell", a["command"]}, {"cwd", cwd}, {"env", env}, {"inherit_env", false}};
+  if (a.contains("log_limit")) params["log_limit"] = a["log_limit"];
+  return params;
 }
 
 std::int64_t id_of(const json& task) { return task.value("id", std::int64_t{0}); }

@@ -36,11 +36,15 @@ ToolResult task_output(ToolContext& ctx, const json& a) {
   for (const char* key : {"since", "tail_lines", "grep", "stream"}) {
     if (a.contains(key)) params[key] = a[key];
   }
+  if (a.value("stream", "") == "both" && a.contains("since")) {
+    throw ToolError("since is a cursor of one stream: with stream both, use tail_lines or grep, or read stdout and "
+                    "stderr apart");
+  }
   if (auto ms = seconds_arg(a, "wait_s")) params["wait_ms"] = *ms;
   json r = ctx.call("task.output", params);
   const std::string data = r.value("data", "");
   const std::uint64_t since = a.value("since", std::uint64_t{0});
-  const std::uint64_t next = r.value("next_cursor", since);
+  const std::uint64_t next = r.contains("next_cursor") ? r["next_cursor"].get<std::uint64_t>() : since;
   const bool eof = r.value("eof", false);
   const std::string state = r.value("state", "");
   const std::string stream = r.value("stream", "stdout");
@@ -72,6 +76,7 @@ ToolResult task_output(ToolContext& ctx, const json& a) {
                        {"data", data},
                        {"eof", eof},
                        {"next_cursor", next},
+                       {"next_cursors", r.value("next_cursors", json::object())},
                        {"skipped", r.value("skipped", 0)}};
   return result;
 }

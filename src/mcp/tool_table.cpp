@@ -42,6 +42,7 @@ std::vector<Tool> make_table() {
                        "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Environment variables to set on top of the server's environment."},
                        "timeout_s": {"type": "number", "minimum": 0, "description": "Stop the command (TERM, then KILL) after this many seconds; it then ends as timed_out. 0: no limit. Default: tend's policy for known commands, else none."},
                        "idle_timeout_s": {"type": "number", "minimum": 0, "description": "Stop it when it writes no output for this many seconds (a hang); it then ends as stalled. 0: no limit."},
+                       "log_limit": {"type": "integer", "minimum": 0, "description": "Keep at most this many bytes of its output: the first part and the last 64 MiB (default 1073741824, 1 GiB; 0: no limit)."},
                        "background": {"type": "boolean", "description": "Return at once with the task id instead of waiting for the command to finish."},
                        "wait_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "How long to wait for it inline before it goes to the background (default 15)."}
                      },
@@ -64,7 +65,8 @@ std::vector<Tool> make_table() {
                        "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Environment variables to set on top of the server's environment."},
                        "ready_pattern": {"type": "string", "description": "Ready once an output line matches this regular expression (RE2 syntax: no backreferences or lookaround; at most 4096 bytes), e.g. \"Listening on|ready in\"."},
                        "ready_port": {"type": "integer", "minimum": 0, "maximum": 65535, "description": "Ready once this localhost TCP port accepts connections. 0: tend picks a free port, hands it to the command as $PORT (use it in the command, e.g. --port $PORT) and waits for it."},
-                       "ready_timeout_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "How long to wait for readiness (default 30). The command keeps running when this passes."}
+                       "ready_timeout_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "How long to wait for readiness (default 30). The command keeps running when this passes."},
+                       "log_limit": {"type": "integer", "minimum": 0, "description": "Keep at most this many bytes of its output: the first part and the last 64 MiB (default 1073741824, 1 GiB; 0: no limit)."}
                      },
                      "required": ["command"],
                      "additionalProperties": false
@@ -83,7 +85,7 @@ std::vector<Tool> make_table() {
                        "since": {"type": "integer", "minimum": 0, "description": "Byte cursor to read from (default 0: the start)."},
                        "tail_lines": {"type": "integer", "minimum": 0, "description": "Only the last N lines (ignores since)."},
                        "grep": {"type": "string", "description": "Only lines matching this regular expression (RE2 syntax: no backreferences or lookaround; at most 4096 bytes)."},
-                       "stream": {"type": "string", "enum": ["stdout", "stderr"], "description": "Which stream (default stdout; tasks started by shell_run and terminal_start have everything in stdout)."},
+                       "stream": {"type": "string", "enum": ["stdout", "stderr", "both"], "description": "Which stream (default stdout; tasks started by shell_run and terminal_start have everything in stdout). both: stdout and stderr in the order they were written, for tail_lines and grep (since is a cursor of one stream)."},
                        "wait_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "When there is no new output yet, wait up to this long for some (or for the end)."}
                      },
                      "required": ["id"],

@@ -8,6 +8,7 @@
 
 #include "params.hpp"
 #include "tend/core/pattern.hpp"
+#include "task_activity.hpp"
 #include "tend/process/signals.hpp"
 #include "tend/store/task_codec.hpp"
 
@@ -33,44 +34,6 @@ std::optional<Pattern> checked_pattern(const std::optional<std::string>& pattern
   }
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += table[(v >> 6) & 63];
-    out += table[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += i + 1 < in.size() ? table[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-// Waits (on the executor) until `task` writes output or ends, or `deadline`.
-asio::awaitable<void> wait_for_activity(Supervisor& sup, TaskPtr task, asio::steady_timer::time_point deadline) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  auto on_event = [&timer, id = task->id()](const Event& e) {
-    if (e.task->id() == id && (e.kind == Event::Kind::output || e.kind == Event::Kind::exited ||
-                               e.kind == Event::Kind::started)) {
-      timer.cancel();
-    }
-  };
-  Subscription sub = sup.subscribe(on_event);
-  if (task->finished()) co_return;
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
 }  // namespace
 
 Service::Service(Supervisor& supervisor, store::StateStore* store, std::filesystem::path socket,
@@ -94,9 +57,16 @@ void Service::persist(const TaskPtr& task) {
 void Service::make_durable() {
   if (!store_) return;
   try {
+    if (resave_all_) {
+      // The last commit failed (a full disk, say) and took its saves with
+      // it: save every task again, now that it may work.
+      resave_all_ = false;
+      for (const auto& task : sup_.tasks()) store_->save(task->spec(), task->status());
+    }
     store_->commit();
   } catch (const std::exception& e) {
-    spdlog::error("tend: cannot record the latest task states: {}", e.what());
+    resave_all_ = true;
+    spdlog::error("tend: cannot record the latest task states (tried again with the next change): {}", e.what());
   }
 }
 
@@ -244,6 +214,16 @@ asio::awaitable<json> Service::run(Params p) {
     spec.stdin_mode = *mode == "pipe" ? process::StdinMode::pipe : process::StdinMode::null;
   }
   spec.merge_stderr = optional<bool>(p, "merge_stderr").value_or(false);
+  if (p.contains("log_limit") && !p["log_limit"].is_null()) {
+    spec.log_limit = static_cast<std::uint64_t>(non_negative(p, "log_limit", 0));
+  }
+  if (p.contains("log_tail") && !p["log_tail"].is_null()) {
+    spec.log_tail = static_cast<std::uint64_t>(non_negative(p, "log_tail", 0));
+    if (spec.log_limit.value_or(TaskSpec::kDefaultLogLimit) != 0 &&
+        *spec.log_tail > spec.log_limit.value_or(TaskSpec::kDefaultLogLimit)) {
+      bad("log_tail", "at most \"log_limit\"");
+    }
+  }
   const bool wait_ready = !spec.ready.empty() && optional<bool>(p, "wait_ready").value_or(true);
   const Duration ready_timeout = duration_ms(p, "ready_timeout_ms").value_or(Duration(std::chrono::seconds(60)));
 
@@ -308,58 +288,6 @@ json Service::status(Params p) {
     j["transitions"] = transitions;
   }
   return j;
-}
-
-asio::awaitable<json> Service::output(Params p) {
-  if (!p.contains("id")) bad("id", "a task id or name");
-  TaskPtr task = resolve(p["id"]);
-  auto stream_name = optional<std::string>(p, "stream").value_or("stdout");
-  if (stream_name != "stdout" && stream_name != "stderr") bad("stream", "\"stdout\" or \"stderr\"");
-  const Stream stream = stream_name == "stdout" ? Stream::stdout_stream : Stream::stderr_stream;
-  const auto since = static_cast<std::uint64_t>(non_negative(p, "since", 0));
-  const auto max_bytes = static_cast<std::size_t>(std::min<std::int64_t>(non_negative(p, "max_bytes", 1 << 20), kMaxRead));
-  auto tail_lines = optional<std::int64_t>(p, "tail_lines");
-  if (tail_lines && *tail_lines < 0) bad("tail_lines", "zero or more");
-  auto grep = optional<std::string>(p, "grep");
-  const auto grep_pattern = checked_pattern(grep, "grep");
-  const auto wait = duration_ms(p, "wait_ms");
-  auto encoding = optional<std::string>(p, "encoding").value_or("utf8");
-  if (encoding != "utf8" && encoding != "base64") bad("encoding", "\"utf8\" or \"base64\"");
-
-  const OutputLog& log = task->output(stream);
-  auto deadline = asio::steady_timer::clock_type::now() + wait.value_or(Duration(0));
-  while (true) {
-    bool finished = task->finished();
-    std::string data;
-    std::uint64_t next = since;
-    std::uint64_t skipped = 0;
-    if (tail_lines) {
-      for (const auto& line : log.tail_lines(static_cast<std::size_t>(*tail_lines))) data += line + "\n";
-      next = log.size();
-    } else if (grep) {
-      auto lines = log.read_lines(since, SIZE_MAX, &*grep_pattern);
-      for (const auto& line : lines.lines) data += line + "\n";
-      next = lines.next_cursor;
-      skipped = lines.skipped;
-    } else {
-      auto r = log.read(since, max_bytes);
-      data = std::move(r.data);
-      next = r.next_cursor;
-      skipped = r.skipped;
-    }
-    const bool eof = finished && next >= log.size();
-    if (!data.empty() || eof || tail_lines || !wait || asio::steady_timer::clock_type::now() >= deadline) {
-      json result = {{"next_cursor", next}, {"eof", eof},      {"skipped", skipped},
-                     {"stream", stream_name}, {"state", to_string(task->state())}};
-      if (encoding == "base64") {
-        result["data_base64"] = base64(data);
-      } else {
-        result["data"] = std::move(data);
-      }
-      co_return result;
-    }
-    co_await wait_for_activity(sup_, task, deadline);
-  }
 }
 
 asio::awaitable<json> Service::wait(Params p) {

@@ -39,6 +39,14 @@ TaskKind kind_field(const json& j) {
 
 json duration_json(const std::optional<Duration>& d) { return d ? json(d->count()) : json(nullptr); }
 
+// What the size cap left out, per stream: null for a stream it left alone.
+json dropped_json(const TaskStatus& st) {
+  auto one = [](const DroppedRange& d) {
+    return d.empty() ? json(nullptr) : json{{"from", d.from}, {"to", d.to}, {"bytes", d.size()}};
+  };
+  return {{"stdout", one(st.stdout_dropped)}, {"stderr", one(st.stderr_dropped)}};
+}
+
 }  // namespace
 
 std::string format_time(Clock::time_point t) {
@@ -100,6 +108,8 @@ json spec_to_json(const TaskSpec& s) {
       {"group", s.group},
       {"after", s.after},
       {"priority", s.priority},
+      {"log_limit", s.log_limit ? json(*s.log_limit) : json(nullptr)},
+      {"log_tail", s.log_tail ? json(*s.log_tail) : json(nullptr)},
   };
   return j;
 }
@@ -156,6 +166,8 @@ TaskSpec spec_from_json(const json& j) {
   s.group = field<std::string>(j, "group", "default");
   s.after = field<std::vector<TaskId>>(j, "after", {});
   s.priority = field<int>(j, "priority", 0);
+  if (j.contains("log_limit") && !j["log_limit"].is_null()) s.log_limit = field<std::uint64_t>(j, "log_limit", 0);
+  if (j.contains("log_tail") && !j["log_tail"].is_null()) s.log_tail = field<std::uint64_t>(j, "log_tail", 0);
   return s;
 }
 
@@ -188,6 +200,10 @@ json status_to_json(const TaskStatus& st, const TaskSpec& spec) {
       {"priority", spec.priority},
       {"after", spec.after},
       {"warnings", st.warnings},
+      {"log_limit", spec.effective_log_limit().first},
+      {"output_dropped", dropped_json(st)},
+      {"disk_full_at", opt_time(st.disk_full_at)},
+      {"output_note", st.output_note()},
   };
   return j;
 }
@@ -215,6 +231,7 @@ TaskStatus status_from_json(const json& j) {
   st.stalled = field<bool>(j, "stalled", false);
   if (j.contains("port") && !j["port"].is_null()) st.port = field<unsigned short>(j, "port", 0);
   st.warnings = field<std::vector<std::string>>(j, "warnings", {});
+  if (auto t = field<std::string>(j, "disk_full_at", ""); !t.empty()) st.disk_full_at = parse_time(t);
   return st;
 }
 

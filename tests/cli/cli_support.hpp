@@ -31,7 +31,28 @@ class TendHome {
 
   Result tend(std::vector<std::string> args, std::chrono::milliseconds limit = std::chrono::seconds(60),
               std::vector<std::pair<std::string, std::string>> extra_env = {}) {
+    return run_tend(std::move(args), limit, std::move(extra_env), false);
+  }
+
+  /// The same with the CLI's stderr sent to its stdout (`2>&1`): `out` shows
+  /// what a terminal would, in order.
+  Result tend_merged(std::vector<std::string> args, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+    return run_tend(std::move(args), limit, {}, true);
+  }
+
+  nlohmann::json tend_json(std::vector<std::string> args) {
+    auto r = tend(std::move(args));
+    return nlohmann::json::parse(r.out);
+  }
+
+  const std::filesystem::path& socket() const { return socket_; }
+  const std::filesystem::path& state() const { return state_; }
+
+ private:
+  Result run_tend(std::vector<std::string> args, std::chrono::milliseconds limit,
+                  std::vector<std::pair<std::string, std::string>> extra_env, bool merge_stderr) {
     TaskSpec spec;
+    spec.merge_stderr = merge_stderr;
     spec.argv = {TEND_BINARY};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.env = {{"TEND_SOCKET", socket_.string()}, {"TEND_STATE_DIR", state_.string()}, {"NO_COLOR", "1"}};
@@ -46,15 +67,6 @@ class TendHome {
     return r;
   }
 
-  nlohmann::json tend_json(std::vector<std::string> args) {
-    auto r = tend(std::move(args));
-    return nlohmann::json::parse(r.out);
-  }
-
-  const std::filesystem::path& socket() const { return socket_; }
-  const std::filesystem::path& state() const { return state_; }
-
- private:
   // The CLI's output goes to files too: `tend logs` of a busy task prints
   // megabytes, more than the memory ring keeps.
   SupervisorOptions runner_options() const {

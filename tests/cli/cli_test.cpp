@@ -28,10 +28,10 @@ TEST(Cli, RunLsStatusLogsWaitKillRoundTrip) {
   EXPECT_EQ(status["command"], "sh -c 'echo hello; echo oops >&2'");
   EXPECT_EQ(home.tend({"logs", "greet", "--stdout"}).out, "hello\n");
   EXPECT_EQ(home.tend({"logs", "1", "--stderr"}).err, "oops\n");
-  auto logs = home.tend_json({"logs", "1", "--json"});
+  auto logs = home.tend_json({"logs", "1", "--json", "--stdout"});
   EXPECT_EQ(logs["data"], "hello\n");
   EXPECT_EQ(logs["next_cursor"], 6);
-  EXPECT_EQ(home.tend_json({"logs", "1", "--json", "--since", "6"})["data"], "");
+  EXPECT_EQ(home.tend_json({"logs", "1", "--json", "--stdout", "--since", "6"})["data"], "");
 
   auto ls = home.tend_json({"ls", "--json"});
   ASSERT_EQ(ls.size(), 1u);

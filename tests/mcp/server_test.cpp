@@ -74,6 +74,25 @@ TEST(McpServer, ShellRunAnswersWithTheOutputAndTheExitCode) {
   EXPECT_NE(text_of(r).find("exit code 4"), std::string::npos) << text_of(r);
 }
 
+TEST(McpServer, TaskOutputShowsBothStreamsInOrderAndALogLimitIsKept) {
+  TendHome home;
+  McpProcess mcp(home);
+  mcp.initialize();
+  // A task of the CLI's: its streams apart, written 200 ms apart.
+  ASSERT_EQ(home.tend({"run", "--wait", "--", "sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three"})
+                .exit_code,
+            0);
+  json r = mcp.call_tool(1, "task_output", {{"id", 1}, {"stream", "both"}, {"tail_lines", 10}});
+  EXPECT_EQ(r["structuredContent"]["data"], "one\ntwo\nthree\n") << text_of(r);
+  json bad = mcp.call_tool(2, "task_output", {{"id", 1}, {"stream", "both"}, {"since", 3}});
+  EXPECT_TRUE(bad["isError"].get<bool>());
+  json capped = mcp.call_tool(3, "shell_run", {{"command", "head -c 300000 /dev/zero"}, {"log_limit", 100000}});
+  auto id = capped["structuredContent"]["task"]["id"].get<int>();
+  json status = home.tend_json({"status", std::to_string(id), "--json"});
+  EXPECT_EQ(status["log_limit"], 100000);
+  EXPECT_EQ(status["output_dropped"]["stdout"]["bytes"], 200000) << status.dump();
+}
+
 TEST(McpServer, ShellRunTakesItsEnvironmentAndDirectory) {
   TendHome home;
   McpProcess mcp(home);

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <cstring>
 #include <fstream>
 #include <random>
 
@@ -18,6 +21,31 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+
+// A file system of fixed size (tmpfs with size=), mounted for one test.
+class SmallDisk {
+ public:
+  SmallDisk(const std::filesystem::path& where, const std::string& size) : where_(where) {
+    std::filesystem::create_directories(where_);
+    if (::geteuid() != 0) {
+      why_not_ = "needs root to mount a tmpfs of fixed size";
+    } else if (::mount("tmpfs", where_.c_str(), "tmpfs", 0, ("size=" + size + ",mode=0700").c_str()) != 0) {
+      why_not_ = std::string("cannot mount a tmpfs (") + std::strerror(errno) + "): needs CAP_SYS_ADMIN";
+    } else {
+      mounted_ = true;
+    }
+  }
+  ~SmallDisk() {
+    if (mounted_) ::umount2(where_.c_str(), MNT_DETACH);
+  }
+  /// Empty when mounted; otherwise what is missing.
+  const std::string& why_not() const { return why_not_; }
+
+ private:
+  std::filesystem::path where_;
+  std::string why_not_;
+  bool mounted_ = false;
+};
 
 std::pair<std::string, std::string> marker(const std::string& tag) {
   return {tag.substr(0, tag.find('=')), tag.substr(tag.find('=') + 1)};
@@ -34,23 +62,37 @@ TEST(Faults, ATaskThatClosesStdoutEarlyIsFollowedToItsEnd) {
   EXPECT_EQ(task->output(Stream::stderr_stream).read(0).data, "after\n");
 }
 
-TEST(Faults, AGigabyteWithoutANewlineIsCapturedWhole) {
+TEST(Faults, AGigabyteWithoutANewlineMeetsTheDefaultCapAndKeepsHeadAndTail) {
   TempDir dir;
   SupervisorOptions options;
   options.log_dir = dir.path();
   Supervisor sup(options);
-  constexpr std::uint64_t kGiB = 1ull << 30;
-  auto task = sup.run(TaskSpec::exec({"head", "-c", std::to_string(kGiB), "/dev/zero"}));
-  auto status = sup.wait(task, Duration(120s));
+  // The default cap (1 GiB per stream) and 16 MiB more: those are dropped
+  // from the middle, the first 960 MiB and the last 64 MiB are kept.
+  constexpr std::uint64_t kCap = TaskSpec::kDefaultLogLimit, kTail = TaskSpec::kDefaultLogTail;
+  constexpr std::uint64_t kWritten = kCap + (16u << 20);
+  auto task = sup.run(TaskSpec::exec({"head", "-c", std::to_string(kWritten), "/dev/zero"}));
+  auto status = sup.wait(task, Duration(180s));
   ASSERT_TRUE(status);
   EXPECT_EQ(status->state, TaskState::succeeded);
   const OutputLog& out = task->output();
-  EXPECT_EQ(out.size(), kGiB);
-  EXPECT_EQ(std::filesystem::file_size(dir.path() / (std::to_string(task->id()) + ".stdout")), kGiB);
+  EXPECT_EQ(out.size(), kWritten);
+  EXPECT_EQ(status->stdout_dropped.from, kCap - kTail);
+  EXPECT_EQ(status->stdout_dropped.to, kWritten - kTail);
+  const auto file = dir.path() / (std::to_string(task->id()) + ".stdout");
+  EXPECT_EQ(std::filesystem::file_size(file), kWritten);  // offsets stay: the dropped part is a hole
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_LE(static_cast<std::uint64_t>(st.st_blocks) * 512, kCap + (1u << 20));
   // Reading it stays bounded: by cursor in chunks, and its tail.
-  OutputRead chunk = out.read(kGiB - 1000, 1 << 20);
+  OutputRead chunk = out.read(kWritten - 1000, 1 << 20);
   EXPECT_EQ(chunk.data, std::string(1000, '\0'));
   EXPECT_EQ(out.tail(64), std::string(64, '\0'));
+  OutputRead head = out.read(kCap - kTail - 10, 1 << 20);
+  EXPECT_EQ(head.data.size(), 10u);  // up to the dropped range, then...
+  OutputRead after = out.read(head.next_cursor, 10);
+  EXPECT_EQ(after.skipped, 16u << 20);  // ...it says what it skipped
+  EXPECT_EQ(after.next_cursor, kWritten - kTail + 10);
 }
 
 TEST(Faults, ATaskIgnoringEverySignalButKillIsKilledAfterItsGrace) {
@@ -157,6 +199,51 @@ TEST(Faults, AFileSizeLimitEndsTheTaskTruthfullyAndTheDaemonGoesOn) {
   EXPECT_EQ(after.exit_code, 0);
   EXPECT_EQ(after.out, "still here\n");
   EXPECT_EQ(home.tend_json({"ls", "--all", "--json"}).size(), 2u);
+}
+
+TEST(Faults, ATaskThatFillsItsLogsDiskIsToldInItsStatus) {
+  TempDir dir;
+  for (bool direct : {true, false}) {
+    SCOPED_TRACE(direct ? "the task writes its own log file" : "tend writes the log");
+    const auto logs = dir.path() / (direct ? "direct" : "piped");
+    SmallDisk disk(logs, "1m");
+    if (!disk.why_not().empty()) GTEST_SKIP() << disk.why_not();
+    SupervisorOptions options;
+    options.log_dir = logs;
+    options.direct_output_files = direct;
+    Supervisor sup(options);
+    auto task = sup.run(TaskSpec::exec({"head", "-c", "4000000", "/dev/zero"}));
+    auto status = sup.wait(task, Duration(60s));
+    ASSERT_TRUE(status);
+    ASSERT_TRUE(status->disk_full_at) << status->reason;
+    EXPECT_NE(status->output_note().find("output may be incomplete: disk full at "), std::string::npos);
+    // What did fit is there, by cursor.
+    EXPECT_GT(task->output().size(), 0u);
+  }
+}
+
+TEST(Faults, AFullDiskNeitherStopsTheDaemonNorCorruptsItsStore) {
+  TendHome home;
+  SmallDisk disk(home.state(), "4m");
+  if (!disk.why_not().empty()) GTEST_SKIP() << disk.why_not();
+  Result filler = home.tend({"run", "--wait", "--", "head", "-c", "20000000", "/dev/zero"});
+  EXPECT_NE(filler.exit_code, 0);  // head met ENOSPC
+  json st = home.tend_json({"status", "1", "--json"});
+  EXPECT_NE(st["output_note"].get<std::string>().find("output may be incomplete: disk full at"), std::string::npos)
+      << st.dump();
+  // With the disk full, the daemon still answers and still runs tasks.
+  auto pid = home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>();
+  Result more = home.tend({"run", "--wait", "--", "true"});
+  EXPECT_EQ(more.exit_code, 0) << more.err;
+  EXPECT_EQ(home.tend_json({"ls", "--all", "--json"}).size(), 2u);
+  EXPECT_EQ(home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>(), pid);
+  // Room again, and a new daemon: the store reads back whole.
+  EXPECT_EQ(home.tend({"rm", "1"}).exit_code, 0);
+  ASSERT_EQ(home.tend({"daemon", "stop"}).exit_code, 0);
+  json listed = home.tend_json({"ls", "--all", "--json"});
+  ASSERT_EQ(listed.size(), 1u) << listed.dump();
+  EXPECT_EQ(listed[0]["state"], "succeeded");
+  ASSERT_EQ(home.tend({"daemon", "stop"}).exit_code, 0);  // before the disk goes
 }
 
 }  // namespace

@@ -8,6 +8,12 @@
 // once, while the task is still writing. Bytes are never interpreted: binary
 // output and invalid UTF-8 pass through unharmed. Readers may be on any
 // thread; there is one writer.
+//
+// A size cap (Options::limit) keeps the first `limit - tail` bytes and the
+// last `tail`; the bytes between are dropped, and their disk space given back
+// by punching a hole in the file (so every kept byte stays at its cursor,
+// and a task writing the file itself goes on appending). A read that falls
+// in the dropped range says how much it skipped and goes on after it.
 
 #include <cstdint>
 #include <filesystem>
@@ -22,11 +28,14 @@
 
 namespace tend {
 
+/// A task's two output streams.
+enum class Stream { stdout_stream, stderr_stream };
+
 struct OutputRead {
   std::string data;          ///< the bytes from `cursor` on
   std::uint64_t next_cursor; ///< where the next read continues
-  /// Bytes between the cursor asked for and the oldest one still kept (only
-  /// without a log file, once the ring has dropped them). 0 normally.
+  /// Bytes between the cursor asked for and the next one still kept: left
+  /// out by the size cap, or (without a log file) dropped by the ring. 0 normally.
   std::uint64_t skipped = 0;
   bool eof = false;          ///< the stream is closed and this read reached its end
 };
@@ -38,11 +47,26 @@ struct OutputLines {
   bool eof = false;
 };
 
+/// Bytes a log left out to keep its size cap: the cursors [from, to).
+struct DroppedRange {
+  std::uint64_t from = 0;  ///< the first byte dropped (the end of the kept head)
+  std::uint64_t to = 0;    ///< the first byte kept after them (the start of the tail)
+  /// How many bytes were dropped.
+  std::uint64_t size() const { return to - from; }
+  /// Nothing was dropped.
+  bool empty() const { return to <= from; }
+};
+
 class OutputLog {
  public:
   struct Options {
     std::size_t ring_capacity = 1 << 20;  ///< bytes kept in memory
     std::filesystem::path file;           ///< empty: memory only
+    /// The size cap: bytes of the stream kept, the first `limit - tail` and
+    /// the last `tail`. 0: no cap.
+    std::uint64_t limit = 0;
+    /// The rolling tail kept past the cap (at most `limit`).
+    std::uint64_t tail = 0;
   };
 
   OutputLog();  ///< memory only, default ring
@@ -73,16 +97,32 @@ class OutputLog {
                          const Pattern* filter = nullptr) const;
   /// The last `max_bytes` bytes.
   std::string tail(std::size_t max_bytes) const;
-  /// The last `n` lines (an unterminated last line counts).
+  /// The last `n` lines (an unterminated last line counts), without their
+  /// '\n'; at most the last 64 MiB of them.
   std::vector<std::string> tail_lines(std::size_t n) const;
+  /// The cursor where the last `n` lines start (an unterminated last line
+  /// counts); never before a gap (the dropped range, or what the ring lost).
+  std::uint64_t start_of_last_lines(std::size_t n) const;
 
   /// Bytes written so far: the cursor after the last byte.
   std::uint64_t size() const;
+  /// What the size cap has left out so far (empty while under it).
+  DroppedRange dropped() const;
+  /// The first cursor whose byte can still be read: 0, or (without a file)
+  /// the oldest byte in the ring.
+  std::uint64_t first_readable() const;
+  /// Gives back the disk space of dropped bytes in the log file open for
+  /// writing as `fd` (ours, or the task's own): punches a hole where they
+  /// were, once at least `batch` bytes more are dropped, so the file's sizes
+  /// and offsets stay as they were. False when the file system cannot punch
+  /// holes (the bytes are still never served; the disk is not freed).
+  bool release_dropped(int fd, std::uint64_t batch = 1 << 20);
   bool closed() const;
   const std::filesystem::path& file() const { return options_.file; }
 
  private:
   std::uint64_t oldest_in_ring_locked() const { return total_ - ring_.size(); }
+  DroppedRange dropped_locked() const;
   void keep_in_ring(std::string_view bytes);
   void copy_out_locked(std::uint64_t from, std::size_t n, std::string& out) const;
   /// The append descriptor, opened on the first append (-1 when it cannot be).
@@ -95,6 +135,8 @@ class OutputLog {
   std::uint64_t total_ = 0;
   bool closed_ = false;
   process::UniqueFd write_fd_;  ///< opened on the first append()
+  std::uint64_t released_to_ = 0;  ///< dropped bytes before this are a hole in the file (writer only)
+  bool cannot_punch_ = false;      ///< the file system refused (writer only)
 };
 
 }  // namespace tend

@@ -21,6 +21,7 @@
 
 #include "tend/core/duration.hpp"
 #include "tend/core/output_log.hpp"
+#include "tend/core/output_order.hpp"
 #include "tend/core/progress_monitor.hpp"
 #include "tend/process/spawn.hpp"
 #include "tend/process/stop_ladder.hpp"
@@ -52,7 +53,6 @@ std::optional<TaskState> parse_task_state(std::string_view text);
 /// Every state but queued and running is final.
 bool is_final(TaskState state);
 
-enum class Stream { stdout_stream, stderr_stream };
 std::string_view to_string(Stream s);
 
 /// What to do when the output goes quiet for the idle timeout.
@@ -120,6 +120,18 @@ struct TaskSpec {
   /// Find a free localhost port and hand it to the task in $PORT.
   bool allocate_port = false;
 
+  /// The size cap of each stream's log: the first `log_limit - log_tail`
+  /// bytes and the last `log_tail` are kept, the rest dropped (and said so).
+  /// nullopt: kDefaultLogLimit; 0: no cap. Applies to logs kept in files.
+  std::optional<std::uint64_t> log_limit;
+  /// The rolling tail kept past the cap. nullopt: kDefaultLogTail, or half
+  /// the cap when that is smaller.
+  std::optional<std::uint64_t> log_tail;
+  static constexpr std::uint64_t kDefaultLogLimit = 1ull << 30;  ///< 1 GiB per stream
+  static constexpr std::uint64_t kDefaultLogTail = 64ull << 20;  ///< 64 MiB
+  /// The cap in effect: {limit, tail}, {0, 0} for none.
+  std::pair<std::uint64_t, std::uint64_t> effective_log_limit() const;
+
   // Queueing (Supervisor::submit): which concurrency group it counts in, the
   // tasks that must succeed first, and its place in the queue (higher first).
   std::string group = "default";
@@ -165,8 +177,16 @@ struct TaskStatus {
   /// What a user should know that its state does not say, in words (a
   /// pattern this tend refused when it took the task up after a restart).
   std::vector<std::string> warnings;
+  /// What the size cap left out of stdout and of stderr so far.
+  DroppedRange stdout_dropped, stderr_dropped;
+  /// When tend found its log's file system full: output written then may be
+  /// lost ("output may be incomplete: disk full at T").
+  std::optional<Clock::time_point> disk_full_at;
 
   bool finished() const { return is_final(state); }
+  /// A sentence on output that may be missing (dropped by the cap, or a full
+  /// disk); empty when there is none.
+  std::string output_note() const;
 };
 
 class Task {
@@ -207,6 +227,9 @@ class Task {
     return s == Stream::stdout_stream ? stdout_ : stderr_;
   }
   OutputLog& output(Stream s = Stream::stdout_stream) { return s == Stream::stdout_stream ? stdout_ : stderr_; }
+  /// The order in which its two streams were seen (for a merged view).
+  const OutputOrder& order() const { return order_; }
+  OutputOrder& order() { return order_; }
 
  private:
   friend class TaskControl;
@@ -215,6 +238,7 @@ class Task {
   const TaskSpec spec_;
   OutputLog stdout_;
   OutputLog stderr_;
+  OutputOrder order_;
   mutable std::mutex mutex_;
   TaskStatus status_;
   std::chrono::steady_clock::time_point started_steady_{};

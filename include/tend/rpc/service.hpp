@@ -74,6 +74,7 @@ class Service {
   std::filesystem::path state_dir_;
   std::function<void()> shutdown_;
   Clock::time_point started_at_ = Clock::now();
+  bool resave_all_ = false;  ///< a commit failed: what it held is to be saved again
   std::unique_ptr<AgentService> agents_;
 };
 

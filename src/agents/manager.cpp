@@ -88,6 +88,7 @@ void Manager::restore(Ticket ticket, std::optional<WorkerResult> result, const f
     lost.status = TicketStatus::failed;
     lost.summary = fmt::format("the worker was lost when its Manager (the daemon) stopped while the ticket was {}",
                                ticket_status_name(ticket.status));
+    lost.reason = "the worker was lost: the daemon stopped while it ran";
     if (e->workspace) {
       lost.branch = e->workspace->branch;
       lost.worktree = e->workspace->path;
@@ -137,12 +138,33 @@ ShadowGit& Manager::git_for(const fs::path& dir) {
   return *gits_.emplace(top, std::move(git)).first->second;
 }
 
-TaskPtr Manager::spawn_async(const std::string& ticket_id, WorkerSpec spec, OnComplete on_complete) {
+void Manager::check_spec(const WorkerSpec& spec) {
   if (spec.command.empty() == !spec.coroutine) {
     throw ManagerError(ManagerError::Kind::bad_spec, "a worker needs exactly one of a command or a coroutine");
   }
-  auto e = entry(ticket_id);
   ShadowGit& git = git_for(spec.repo);
+  try {
+    if (spec.base.empty()) {
+      git.current_branch();  // a detached HEAD names no branch to start from
+    } else {
+      git.require_branch(spec.base);
+    }
+  } catch (const ShadowGitError& e) {
+    if (e.kind() != ShadowGitError::Kind::unknown_branch) throw;
+    throw ManagerError(ManagerError::Kind::bad_spec, fmt::format("{}{}", spec.base.empty() ? "" : "base ", e.what()));
+  }
+  try {
+    git.check_copy_files(spec.copy_files);
+  } catch (const std::invalid_argument& e) {
+    throw ManagerError(ManagerError::Kind::bad_spec, e.what());
+  }
+}
+
+TaskPtr Manager::spawn_async(const std::string& ticket_id, WorkerSpec spec, OnComplete on_complete) {
+  auto e = entry(ticket_id);
+  check_spec(spec);
+  ShadowGit& git = git_for(spec.repo);
+  if (spec.base.empty()) spec.base = git.current_branch();
   {
     std::lock_guard lock(mutex_);
     if (e->worker || e->ticket.status != TicketStatus::pending) {
@@ -157,7 +179,8 @@ TaskPtr Manager::spawn_async(const std::string& ticket_id, WorkerSpec spec, OnCo
     e->ticket.updated_at = WallClock::now();
   }
   auto body = [this, e](TaskContext& ctx) { run_worker(e, ctx); };
-  TaskPtr worker = sup_.spawn_thread("worker-" + ticket_id, body);
+  Supervisor::InProcessOptions listed{.timeout = {}, .owner = "ticket " + ticket_id, .internal = true};
+  TaskPtr worker = sup_.spawn_thread("worker-" + ticket_id, body, std::move(listed));
   std::lock_guard lock(mutex_);
   e->worker = worker;
   return worker;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <iterator>
 #include <sstream>
 
 #include "shadow_git_internal.hpp"
@@ -45,6 +46,9 @@ class ScratchIndex {
   static inline std::atomic<unsigned> counter_{0};
   fs::path path_;
 };
+
+std::string merged_key(const std::string& branch) { return fmt::format("branch.{}.tend-merged", branch); }
+std::string merged_record(const std::string& commit, const std::string& target) { return commit + " " + target; }
 
 }  // namespace
 
@@ -232,6 +236,9 @@ MergeResult ShadowGit::run_merge(const Workspace& ws, const std::string& target,
   result.merged = true;
   pending_.erase(ws.id);
   git_.run({"config", fmt::format("branch.{}.tend-target", ws.branch), target});
+  // What was merged, so the branch counts as merged even once the target
+  // overwrites its files (another agent's conflict resolved against it).
+  git_.run({"config", merged_key(ws.branch), merged_record(branch_commit, target)});
   return result;
 }
 
@@ -239,6 +246,7 @@ bool ShadowGit::is_merged(const Workspace& ws, const std::string& target) const 
   const std::string into = target.empty() ? ws.target_branch : target;
   const std::string branch_commit = head(ws);
   if (branch_commit == ws.base_commit) return true;  // no work of its own
+  if (config_get(merged_key(ws.branch)) == merged_record(branch_commit, into)) return true;
   std::optional<std::string> target_head;
   try {
     target_head = branch_head(into);
@@ -246,8 +254,17 @@ bool ShadowGit::is_merged(const Workspace& ws, const std::string& target) const 
     return false;  // the target is gone: nothing says the work is anywhere
   }
   if (git_.test({"merge-base", "--is-ancestor", branch_commit, *target_head})) return true;
-  Step step = merge_step(*target_head, branch_commit, {});
-  return step.conflicts.empty() && step.tree == tree_of(*target_head);
+  // Every file the branch changed is in the target as the branch has it.
+  auto changed_between = [this](const std::string& from, const std::string& to) {
+    std::vector<std::string> files = split_nul(git_.run({"diff", "--name-only", "-z", "--no-renames", from, to}).out);
+    std::sort(files.begin(), files.end());
+    return files;
+  };
+  const std::vector<std::string> changed = changed_between(ws.base_commit, branch_commit);
+  const std::vector<std::string> differ = changed_between(*target_head, branch_commit);
+  std::vector<std::string> missing;
+  std::set_intersection(changed.begin(), changed.end(), differ.begin(), differ.end(), std::back_inserter(missing));
+  return missing.empty();
 }
 
 }  // namespace tend::agents

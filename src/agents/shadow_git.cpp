@@ -24,6 +24,38 @@ bool valid_id(const std::string& id) {
   return id.find("..") == std::string::npos;
 }
 
+// The path of `file` inside the repository, or an error that says in words
+// why copy_files will not copy it.
+fs::path copy_source(const fs::path& repo, const std::string& file) {
+  auto refuse = [&file](const std::string& why) {
+    throw std::invalid_argument(fmt::format("cannot copy \"{}\": {}", file, why));
+  };
+  if (file.empty()) refuse("an empty path names no file");
+  const fs::path given(file);
+  if (given.is_absolute()) refuse("it is an absolute path; name a file by its path in the repository (.env, config/local.yml)");
+  fs::path relative = given.lexically_normal();
+  if (!relative.empty() && relative.filename().empty()) relative = relative.parent_path();  // "dir/"
+  if (relative.empty() || relative == ".") refuse("that is the whole repository; name files or directories in it");
+  if (*relative.begin() == "..") refuse(fmt::format("it is outside the repository {}", repo.string()));
+  for (const fs::path& part : relative) {
+    if (part == ".git") {
+      refuse(".git is git's own, not a file of the repository (in the agent's worktree .git is the file that links "
+             "it to the repository)");
+    }
+  }
+  std::error_code ec;
+  const fs::path from = repo / relative;
+  if (!fs::exists(fs::symlink_status(from, ec))) refuse(fmt::format("no such file or directory in {}", repo.string()));
+  // A directory on the way may be a symbolic link to somewhere else.
+  const fs::path real_parent = fs::weakly_canonical(from.parent_path(), ec);
+  const fs::path real_repo = fs::weakly_canonical(repo, ec);
+  const fs::path inside = real_parent.lexically_relative(real_repo);
+  if (ec || inside.empty() || *inside.begin() == "..") {
+    refuse(fmt::format("it leads out of the repository {} through a symbolic link", repo.string()));
+  }
+  return relative;
+}
+
 }  // namespace
 
 std::optional<MergeStrategy> parse_merge_strategy(std::string_view text) {
@@ -74,13 +106,29 @@ std::string ShadowGit::current_branch() const {
 }
 
 std::string ShadowGit::branch_head(const std::string& branch) const {
-  GitOutput out = git_.run({"rev-parse", "--verify", "--quiet", "refs/heads/" + branch + "^{commit}"},
-                           {.input = {}, .env = {}, .ok_codes = {0, 1}});
-  if (out.exit_code != 0) {
-    throw ShadowGitError(ShadowGitError::Kind::unknown_branch,
-                         fmt::format("no branch \"{}\" in {}", branch, repo_.string()));
+  require_branch(branch);
+  return git_.line({"rev-parse", "refs/heads/" + branch + "^{commit}"});
+}
+
+void ShadowGit::require_branch(const std::string& branch) const {
+  // Only a ref name that exists under refs/heads: rev-parse would also take
+  // `main~1`, and `refs/heads/../etc` is no branch at all.
+  const std::string ref = "refs/heads/" + branch;
+  if (!branch.empty() && git_.test({"check-ref-format", ref}) && git_.test({"show-ref", "--verify", "--quiet", ref})) {
+    return;
   }
-  return trim_right(out.out);
+  std::istringstream in(git_.run({"for-each-ref", "--format=%(refname:short)", "refs/heads/"}).out);
+  std::vector<std::string> branches;
+  for (std::string name; std::getline(in, name);) {
+    if (name.rfind("tend/", 0) != 0) branches.push_back(name);
+  }
+  std::string listed;
+  for (std::size_t i = 0; i < branches.size() && i < 10; ++i) listed += (i ? ", " : "") + branches[i];
+  if (branches.size() > 10) listed += fmt::format(" and {} more", branches.size() - 10);
+  throw ShadowGitError(ShadowGitError::Kind::unknown_branch,
+                       fmt::format("\"{}\" is not a local branch of {} (a commit, tag or remote branch will not do: "
+                                   "name a branch; local branches: {})",
+                                   branch, repo_.string(), listed.empty() ? "none" : listed));
 }
 
 std::string ShadowGit::tree_of(const std::string& commit) const { return git_.line({"rev-parse", commit + "^{tree}"}); }
@@ -177,20 +225,21 @@ std::vector<Workspace> ShadowGit::list() const {
   return out;
 }
 
+void ShadowGit::check_copy_files(const std::vector<std::string>& files) const {
+  for (const std::string& file : files) copy_source(repo_, file);
+}
+
 void ShadowGit::copy_files(const Workspace& ws, const std::vector<std::string>& files) const {
+  check_copy_files(files);
   for (const std::string& file : files) {
-    fs::path relative = fs::path(file).lexically_normal();
-    if (relative.is_absolute() || relative.empty() || *relative.begin() == "..") {
-      throw std::invalid_argument(fmt::format("cannot copy \"{}\": name a path inside the repository", file));
-    }
+    const fs::path relative = copy_source(repo_, file);
+    const fs::path to = ws.path / relative;
     std::error_code ec;
-    fs::path from = repo_ / relative;
-    if (!fs::exists(from, ec)) {
-      throw std::invalid_argument(fmt::format("cannot copy \"{}\": no such file in {}", file, repo_.string()));
+    fs::create_directories(to.parent_path(), ec);
+    if (!ec) {
+      fs::copy(repo_ / relative, to,
+               fs::copy_options::recursive | fs::copy_options::overwrite_existing | fs::copy_options::copy_symlinks, ec);
     }
-    fs::path to = ws.path / relative;
-    fs::create_directories(to.parent_path());
-    fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing | fs::copy_options::copy_symlinks, ec);
     if (ec) throw std::runtime_error(fmt::format("cannot copy \"{}\" into {}: {}", file, ws.path.string(), ec.message()));
   }
 }

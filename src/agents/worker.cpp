@@ -90,6 +90,8 @@ void Manager::run_worker(const std::shared_ptr<Entry>& e, TaskContext& ctx) {
     if (e->spec.setup) {
       TaskSpec setup = TaskSpec::shell(*e->spec.setup);
       setup.name = "setup-" + id;
+      setup.owner = "ticket " + id;
+      setup.internal = true;
       setup.cwd = ws.path;
       apply_env(e->spec, setup);
       setup.timeout = e->spec.setup_timeout.value_or(options_.setup_timeout);
@@ -114,6 +116,7 @@ void Manager::run_worker(const std::shared_ptr<Entry>& e, TaskContext& ctx) {
     if (!e->spec.command.empty()) {
       TaskSpec spec = TaskSpec::exec(e->spec.command);
       spec.name = "agent-" + id;
+      spec.owner = "ticket " + id;
       spec.cwd = ws.path;
       apply_env(e->spec, spec);
       spec.env.insert(spec.env.end(), {{"TEND_TICKET_ID", id},
@@ -131,7 +134,8 @@ void Manager::run_worker(const std::shared_ptr<Entry>& e, TaskContext& ctx) {
         outcome = o;
         if (!o.success) throw std::runtime_error(o.summary.empty() ? "the worker reported failure" : o.summary);
       };
-      agent = sup_.spawn("agent-" + id, body, timeout);
+      agent = sup_.spawn("agent-" + id, body,
+                         Supervisor::InProcessOptions{.timeout = timeout, .owner = "ticket " + id, .internal = false});
     }
     {
       std::lock_guard lock(mutex_);
@@ -166,12 +170,16 @@ void Manager::run_worker(const std::shared_ptr<Entry>& e, TaskContext& ctx) {
     result.status = ctx.stop_requested() ? TicketStatus::cancelled
                     : result.success     ? TicketStatus::completed
                                          : TicketStatus::failed;
+    result.reason = ctx.stop_requested() ? "cancelled while the agent ran" : status.reason.empty()  ? "the agent finished"
+                                                           : "the agent " + first_line(status.reason);
   } catch (const WorkerStopped& err) {
     result.status = TicketStatus::cancelled;
     result.summary = err.what();
+    result.reason = err.what();
   } catch (const std::exception& err) {
     result.status = ctx.stop_requested() ? TicketStatus::cancelled : TicketStatus::failed;
     result.summary = err.what();
+    result.reason = ctx.stop_requested() ? "cancelled" : first_line(err.what());
   }
   if (holds_slot) {
     std::lock_guard lock(mutex_);

@@ -33,7 +33,10 @@ std::string first_line(const std::string& text, std::size_t width = 60) {
 }
 
 void print_agent(const json& a) {
-  std::string outcome = a["success"].is_boolean() ? (a["success"].get<bool>() ? " (success)" : " (failure)") : "";
+  // Why it ended, in words; "success" or "failure" only when no reason was recorded.
+  std::string outcome = a["reason"].is_string()     ? fmt::format(" ({})", a["reason"].get<std::string>())
+                        : a["success"].is_boolean() ? (a["success"].get<bool>() ? " (success)" : " (failure)")
+                                                    : "";
   std::cout << fmt::format("agent {}: {}{}\n", text_or(a["id"]), text_or(a["status"]), outcome);
   std::cout << fmt::format("  task:     {}\n", first_line(text_or(a["task"]), 100));
   std::cout << fmt::format("  priority: {}\n", text_or(a["priority"]));
@@ -60,7 +63,7 @@ void print_agent(const json& a) {
   }
 }
 
-int print_merge(const json& r, bool as_json) {
+int print_merge(const json& r, const std::string& id, bool as_json) {
   bool merged = r["merged"].get<bool>();
   if (as_json) {
     std::cout << r.dump(2) << "\n";
@@ -78,7 +81,7 @@ int print_merge(const json& r, bool as_json) {
     std::cout << fmt::format("conflict merging into {}; {} not moved. Conflicted files:\n", text_or(r["target"]),
                              text_or(r["target"]));
     for (const auto& f : r["conflicts"]) std::cout << "  " << f.get<std::string>() << "\n";
-    std::cout << "resolve with: tend agent resolve ID --ours|--theirs [FILE...]\n";
+    std::cout << fmt::format("resolve with: tend agent resolve {} --ours|--theirs [FILE...]\n", id);
   }
   return merged ? 0 : 1;
 }
@@ -177,14 +180,14 @@ int cmd_agent_merge(const AgentOptions& o) {
   json p = {{"id", o.id}, {"strategy", o.strategy}};
   if (!o.into.empty()) p["into"] = o.into;
   Client client = Client::connect();
-  return print_merge(client.call("agent.merge", p), o.json);
+  return print_merge(client.call("agent.merge", p), o.id, o.json);
 }
 
 int cmd_agent_resolve(const AgentOptions& o) {
   if (o.ours == o.theirs) throw UsageError("agent resolve: give exactly one of --ours or --theirs");
   Client client = Client::connect();
   json p = {{"id", o.id}, {"side", o.ours ? "ours" : "theirs"}, {"files", o.files}};
-  return print_merge(client.call("agent.resolve", p), o.json);
+  return print_merge(client.call("agent.resolve", p), o.id, o.json);
 }
 
 int cmd_agent_cancel(const AgentOptions& o) {

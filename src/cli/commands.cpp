@@ -139,7 +139,7 @@ int cmd_run(const Options& o) {
 
 int cmd_ls(const Options& o) {
   Client client = Client::connect();
-  json r = client.call("task.list", {{"all", o.all}});
+  json r = client.call("task.list", {{"all", o.all}, {"internal", o.internal}});
   if (o.json) {
     std::cout << r["tasks"].dump(2) << "\n";
   } else {

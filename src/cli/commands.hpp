@@ -27,6 +27,7 @@ struct Options {
   bool terminal = false, shell = false, wait = false, json = false, all = false, follow = false, only_stdout = false,
        only_stderr = false, any = false, no_newline = false, eof = false, allocate_port = false, stdin_pipe = false,
        merge_stderr = false;
+  bool internal = false;  ///< ls: also tend's own tasks
   long long parallel = 0;
 };
 

@@ -52,8 +52,11 @@ std::string task_table(const json& tasks, bool colour) {
   std::vector<std::array<std::string, 6>> rows;
   rows.push_back({"ID", "NAME", "STATE", "EXIT", "TIME", "COMMAND"});
   for (const auto& t : tasks) {
+    // A task tend started for an agent says which ticket it works on.
+    std::string command = t["command"].get<std::string>();
+    if (t.contains("owner") && t["owner"].is_string()) command = "[" + t["owner"].get<std::string>() + "] " + command;
     rows.push_back({std::to_string(t["id"].get<std::uint64_t>()), t["name"].get<std::string>(), state_text(t),
-                    exit_text(t), human_ms(t["duration_ms"].get<std::int64_t>()), t["command"].get<std::string>()});
+                    exit_text(t), human_ms(t["duration_ms"].get<std::int64_t>()), command});
   }
   std::array<std::size_t, 6> width{};
   for (const auto& r : rows) {

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
 
   auto* ls = app.add_subcommand("ls", "List tasks");
   ls->add_flag("--all", o.all, "Every task, not only the active and the last 20 finished");
+  ls->add_flag("--internal", o.internal, "Also tend's own tasks (an agent's worker-N and setup-N)");
   ls->add_flag("--json", o.json, "JSON");
 
   auto* status = app.add_subcommand("status", "Show a task");

@@ -53,8 +53,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   TaskPtr restore(TaskSpec spec, TaskStatus recorded);
   void set_parallel(const std::string& group, std::size_t limit);
   std::size_t parallel(const std::string& group) const;
-  TaskPtr spawn_coroutine(std::string name, CoroutineBody body, std::optional<Duration> timeout);
-  TaskPtr spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout);
+  TaskPtr spawn_coroutine(std::string name, CoroutineBody body, Supervisor::InProcessOptions options);
+  TaskPtr spawn_thread(std::string name, ThreadBody body, Supervisor::InProcessOptions options);
   TaskPtr find(TaskId id) const;
   std::vector<TaskPtr> tasks() const;
   void forget(const TaskPtr& task);
@@ -149,7 +149,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void release_dependents(const TaskPtr& task);
 
   // inprocess_tasks.cpp
-  std::shared_ptr<InProcessRuntime> start_in_process(std::string name, bool on_thread, std::optional<Duration> timeout);
+  std::shared_ptr<InProcessRuntime> start_in_process(std::string name, bool on_thread,
+                                                     const Supervisor::InProcessOptions& options);
   void finish_in_process(const std::shared_ptr<InProcessRuntime>& ip, std::exception_ptr error);
 
   // engine.cpp

@@ -68,10 +68,13 @@ std::pair<TaskState, std::string> outcome(const InProcessRuntime& ip, std::excep
 }  // namespace
 
 std::shared_ptr<InProcessRuntime> Engine::start_in_process(std::string name, bool on_thread,
-                                                           std::optional<Duration> timeout) {
+                                                           const Supervisor::InProcessOptions& options) {
+  const std::optional<Duration>& timeout = options.timeout;
   TaskSpec spec;
   spec.kind = TaskKind::coroutine;
   spec.name = std::move(name);
+  spec.owner = options.owner;
+  spec.internal = options.internal;
   TaskPtr task = register_task(std::move(spec));
   auto ip = std::make_shared<InProcessRuntime>(executor_, task, std::make_shared<TaskContext>(shared_from_this(), task));
   ip->on_thread = on_thread;
@@ -99,8 +102,8 @@ void Engine::finish_in_process(const std::shared_ptr<InProcessRuntime>& ip, std:
   wake_idle_waiters();
 }
 
-TaskPtr Engine::spawn_coroutine(std::string name, CoroutineBody body, std::optional<Duration> timeout) {
-  auto ip = start_in_process(std::move(name), false, timeout);
+TaskPtr Engine::spawn_coroutine(std::string name, CoroutineBody body, Supervisor::InProcessOptions options) {
+  auto ip = start_in_process(std::move(name), false, options);
   auto on_done = [self = shared_from_this(), ip](std::exception_ptr error) { self->finish_in_process(ip, error); };
   ip->body = std::move(body);
   asio::awaitable<void> work = ip->body(*ip->ctx);
@@ -108,8 +111,8 @@ TaskPtr Engine::spawn_coroutine(std::string name, CoroutineBody body, std::optio
   return ip->task;
 }
 
-TaskPtr Engine::spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout) {
-  auto ip = start_in_process(std::move(name), true, timeout);
+TaskPtr Engine::spawn_thread(std::string name, ThreadBody body, Supervisor::InProcessOptions options) {
+  auto ip = start_in_process(std::move(name), true, options);
   std::weak_ptr<Engine> weak = weak_from_this();
   std::weak_ptr<InProcessRuntime> weak_ip = ip;
   ip->thread = std::thread([body = std::move(body), ctx = ip->ctx, weak, weak_ip, executor = executor_] {

@@ -147,11 +147,19 @@ std::size_t Supervisor::parallel(const std::string& group) const {
 }
 
 TaskPtr Supervisor::spawn(std::string name, CoroutineBody body, std::optional<Duration> timeout) {
-  return on_executor(*engine_, [&] { return engine_->spawn_coroutine(std::move(name), std::move(body), timeout); });
+  return spawn(std::move(name), std::move(body), InProcessOptions{.timeout = timeout, .owner = {}, .internal = false});
 }
 
 TaskPtr Supervisor::spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout) {
-  return on_executor(*engine_, [&] { return engine_->spawn_thread(std::move(name), std::move(body), timeout); });
+  return spawn_thread(std::move(name), std::move(body), InProcessOptions{.timeout = timeout, .owner = {}, .internal = false});
+}
+
+TaskPtr Supervisor::spawn(std::string name, CoroutineBody body, InProcessOptions options) {
+  return on_executor(*engine_, [&] { return engine_->spawn_coroutine(std::move(name), std::move(body), std::move(options)); });
+}
+
+TaskPtr Supervisor::spawn_thread(std::string name, ThreadBody body, InProcessOptions options) {
+  return on_executor(*engine_, [&] { return engine_->spawn_thread(std::move(name), std::move(body), std::move(options)); });
 }
 
 bool Supervisor::pause(const TaskPtr& task) {

@@ -145,6 +145,7 @@ AgentService::~AgentService() {
       record["status"] = "cancelled";
       record["success"] = false;
       record["summary"] = "cancelled: the daemon was stopped while the agent ran";
+      record["reason"] = "cancelled: the daemon was stopped while the agent ran";
       record["ended_at"] = store::format_time(agents::WallClock::now());
       store_->put_record(kRecords, t.id, record.dump());
     } catch (const std::exception& e) {
@@ -187,6 +188,7 @@ void AgentService::restore_saved() {
         w.success = r["success"].get<bool>();
         w.status = t.status;
         w.summary = string_field(r, "summary");
+        w.reason = string_field(r, "reason");
         w.commit = string_field(r, "commit");
         w.branch = string_field(r, "branch");
         w.worktree = string_field(r, "worktree");
@@ -298,6 +300,7 @@ json AgentService::agent_json(const agents::Ticket& t) const {
               {"commit", nullptr},
               {"success", nullptr},
               {"summary", nullptr},
+              {"reason", nullptr},
               {"duration_ms", nullptr},
               {"exit_code", nullptr},
               {"agent_state", nullptr},
@@ -317,6 +320,7 @@ json AgentService::agent_json(const agents::Ticket& t) const {
     out["commit"] = r->commit.empty() ? json(nullptr) : json(r->commit);
     out["success"] = r->success;
     out["summary"] = r->summary;
+    if (!r->reason.empty()) out["reason"] = r->reason;
     out["duration_ms"] = r->duration.count();
     if (r->exit_code) out["exit_code"] = *r->exit_code;
     if (r->agent_state) out["agent_state"] = std::string(to_string(*r->agent_state));
@@ -369,6 +373,13 @@ asio::awaitable<json> AgentService::spawn(Params p) {
   worker.scrub_secrets = optional<bool>(p, "scrub_secrets").value_or(false);
   worker.keep_env = optional<std::vector<std::string>>(p, "keep_env").value_or(std::vector<std::string>{});
 
+  // What the worker would only find out later is refused now, before a
+  // ticket number is used up: the repository, the base, the files to copy.
+  auto check = [this, &worker] {
+    manager_.check_spec(worker);
+    return json{};
+  };
+  co_await off_loop(std::move(check));
   agents::Ticket created = manager_.create_ticket(std::move(ticket));
   if (store_) store_->set_setting("agents:next_ticket", std::to_string(std::stoull(created.id) + 1));
   // Opening the repository and starting the worker run git: off the loop.

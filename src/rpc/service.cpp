@@ -247,8 +247,10 @@ asio::awaitable<json> Service::run(Params p) {
 
 json Service::list(Params p) {
   const bool all = optional<bool>(p, "all").value_or(false);
+  const bool internal = optional<bool>(p, "internal").value_or(false);
   json tasks = json::array();
   auto everything = sup_.tasks();
+  if (!internal) std::erase_if(everything, [](const TaskPtr& t) { return t->spec().internal; });
   // Without "all": every unfinished task, and the 20 that finished last.
   std::size_t finished = 0;
   for (const auto& t : everything) finished += t->finished() ? 1 : 0;

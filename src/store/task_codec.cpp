@@ -77,6 +77,8 @@ json spec_to_json(const TaskSpec& s) {
   json j = {
       {"name", s.name},
       {"kind", to_string(s.kind)},
+      {"owner", s.owner},
+      {"internal", s.internal},
       {"argv", s.argv},
       {"shell", s.shell_command ? json(*s.shell_command) : json(nullptr)},
       {"cwd", s.cwd.string()},
@@ -119,6 +121,8 @@ TaskSpec spec_from_json(const json& j) {
   TaskSpec s;
   s.name = field<std::string>(j, "name", "");
   s.kind = kind_field(j);
+  s.owner = field<std::string>(j, "owner", "");
+  s.internal = field<bool>(j, "internal", false);
   s.argv = field<std::vector<std::string>>(j, "argv", {});
   if (j.contains("shell") && !j["shell"].is_null()) s.shell_command = field<std::string>(j, "shell", "");
   s.cwd = field<std::string>(j, "cwd", "");
@@ -184,6 +188,8 @@ json status_to_json(const TaskStatus& st, const TaskSpec& spec) {
       {"signal_number", opt_int(st.signal)},
       {"reason", st.reason},
       {"command", spec.command_line()},
+      {"owner", spec.owner.empty() ? json(nullptr) : json(spec.owner)},
+      {"internal", spec.internal},
       {"cwd", spec.cwd.string()},
       {"started_at", opt_time(st.started_at)},
       {"ended_at", opt_time(st.ended_at)},

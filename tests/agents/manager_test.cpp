@@ -92,6 +92,7 @@ TEST_F(ManagerTest, AFailingAgentReportsItsExitAndOutputTail) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.agent_state, TaskState::failed);
   EXPECT_NE(r.summary.find("compiler says no"), std::string::npos) << r.summary;
+  EXPECT_EQ(r.reason, "the agent exited with code 3");
   EXPECT_EQ(manager.worker_task(id)->state(), TaskState::failed);
 }
 
@@ -286,6 +287,55 @@ TEST_F(ManagerTest, SetupRunsFirstAndCopiedFilesArrive) {
   WorkerResult rb = manager.delegate(bad, failing);
   EXPECT_FALSE(rb.success);
   EXPECT_NE(rb.summary.find("setup command"), std::string::npos) << rb.summary;
+  EXPECT_EQ(rb.reason.rfind("setup command `echo no luck; exit 1` exited with code 1", 0), 0u) << rb.reason;
+}
+
+TEST_F(ManagerTest, ABadBaseOrCopyIsRefusedAtSpawnNotByTheWorker) {
+  repo.git({"tag", "v1"});
+  for (const std::string base : {"main~1", "v1", "nosuch"}) {
+    std::string id = ticket("from " + base);
+    WorkerSpec spec = shell_worker("true");
+    spec.base = base;
+    try {
+      manager.spawn_async(id, spec);
+      FAIL() << base;
+    } catch (const ManagerError& e) {
+      EXPECT_EQ(e.kind(), ManagerError::Kind::bad_spec);
+      EXPECT_NE(std::string(e.what()).find("base \"" + base + "\" is not a local branch"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(manager.worker_task(id));
+    EXPECT_EQ(manager.ticket(id)->status, TicketStatus::pending);
+  }
+  WorkerSpec copying = shell_worker("true");
+  copying.copy_files = {".git/config"};
+  try {
+    manager.check_spec(copying);
+    FAIL();
+  } catch (const ManagerError& e) {
+    EXPECT_EQ(e.kind(), ManagerError::Kind::bad_spec);
+    EXPECT_NE(std::string(e.what()).find(".git is git's own"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ManagerTest, WithoutABaseAWorkerStartsFromTheBranchCurrentAtSpawn) {
+  repo.git({"checkout", "--quiet", "-b", "feature"});
+  ManagerOptions o = options();
+  o.max_running = 1;
+  o.work_dir = repo.temp() / "work-one-at-a-time";
+  Manager one{sup, o};
+  TicketSpec first;
+  first.task = "hold the only slot";
+  std::string holder = one.create_ticket(first).id;
+  one.spawn_async(holder, shell_worker("sleep 1000"));
+  TicketSpec second;
+  second.task = "wait for a slot";
+  std::string waiting = one.create_ticket(second).id;
+  one.spawn_async(waiting, shell_worker("true"));
+  repo.git({"checkout", "--quiet", "main"});  // the user moves on before the worker starts
+  one.cancel(holder);
+  auto r = one.wait_for(waiting, 60s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(one.workspace(waiting)->base_branch, "feature");
 }
 
 }  // namespace

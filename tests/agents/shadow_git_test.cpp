@@ -272,6 +272,93 @@ TEST_F(ShadowGitTest, RemoveRefusesUncommittedOrUnmergedWorkAndGcKeepsIt) {
   EXPECT_FALSE(std::filesystem::exists(a.path));
 }
 
+TEST_F(ShadowGitTest, OnlyALocalBranchIsABaseOrATarget) {
+  repo.git({"tag", "v1"});
+  repo.git({"update-ref", "refs/remotes/origin/main", "HEAD"});
+  repo.write("second.txt", "2\n");
+  repo.commit_all("second");
+  for (const std::string base : {"main~1", "v1", "origin/main", "../etc", "HEAD", "nosuch"}) {
+    try {
+      shadow.create("1", base);
+      FAIL() << base;
+    } catch (const ShadowGitError& e) {
+      EXPECT_EQ(e.kind(), ShadowGitError::Kind::unknown_branch) << base;
+      EXPECT_NE(std::string(e.what()).find("\"" + base + "\" is not a local branch"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("local branches: main"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_FALSE(shadow.find("1"));
+  Workspace ws = worker("2", "w.txt", "w\n");
+  EXPECT_THROW(shadow.merge(ws, "main~1"), ShadowGitError);
+  EXPECT_EQ(repo.head("main~1"), repo.head("v1"));  // nothing moved
+}
+
+TEST_F(ShadowGitTest, CopyFilesRefusesInWordsWhatItCannotOrMustNotCopy) {
+  std::filesystem::create_directories(repo.temp() / "outside");
+  TestRepo::write_in(repo.temp() / "outside", "secret.txt", "s\n");
+  std::filesystem::create_symlink(repo.temp() / "outside", repo.path() / "link");
+  Workspace ws = shadow.create("a");
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {".git/config", ".git is git's own"},
+      {"sub/../.git", ".git is git's own"},
+      {"missing.env", "no such file or directory"},
+      {"/etc/passwd", "absolute path"},
+      {"../outside/secret.txt", "outside the repository"},
+      {".", "the whole repository"},
+      {"", "empty path"},
+      {"link/secret.txt", "through a symbolic link"},
+  };
+  for (const auto& [file, why] : refused) {
+    for (bool at_copy : {false, true}) {
+      try {
+        if (at_copy) {
+          shadow.copy_files(ws, {file});
+        } else {
+          shadow.check_copy_files({file});
+        }
+        FAIL() << file;
+      } catch (const std::invalid_argument& e) {
+        const std::string message = e.what();
+        EXPECT_EQ(message.rfind("cannot copy \"" + file + "\": ", 0), 0u) << message;
+        EXPECT_NE(message.find(why), std::string::npos) << message;
+      }
+    }
+  }
+  EXPECT_TRUE(std::filesystem::is_regular_file(ws.path / ".git"));  // the worktree's link is intact
+  EXPECT_FALSE(shadow.has_uncommitted(ws));
+}
+
+TEST_F(ShadowGitTest, AMergedBranchStaysMergedWhenAResolutionOverwritesItsFileUntilItMovesOn) {
+  Workspace a = worker("a", "shared.txt", "line one\nA\nline three\n");
+  Workspace b = worker("b", "shared.txt", "line one\nB\nline three\n");
+  ASSERT_TRUE(shadow.merge(a, "main").merged);
+  ASSERT_FALSE(shadow.merge(b, "main").merged);
+  ASSERT_TRUE(shadow.resolve(b, Side::theirs).merged);
+  EXPECT_EQ(repo.show("main", "shared.txt"), "line one\nB\nline three");
+  EXPECT_TRUE(shadow.is_merged(a));  // merged, then overwritten by b's side
+  EXPECT_TRUE(shadow.is_merged(b));
+
+  TestRepo::write_in(a.path, "more.txt", "after the merge\n");
+  shadow.commit(a, "more work");
+  EXPECT_FALSE(shadow.is_merged(a));  // its new head was never merged
+  GcResult gc = shadow.gc();
+  EXPECT_EQ(gc.removed, (std::vector<std::string>{"b"}));
+  ASSERT_EQ(gc.kept.size(), 1u);
+  EXPECT_EQ(gc.kept[0].id, "a");
+}
+
+TEST_F(ShadowGitTest, ABranchIsMergedWhenTheTargetHasEveryFileItChangedAsItHasIt) {
+  Workspace a = worker("a", "a.txt", "a\n");
+  EXPECT_FALSE(shadow.is_merged(a));
+  repo.write("a.txt", "a\n");  // the same change, made by hand on main
+  repo.write("other.txt", "other\n");
+  repo.commit_all("by hand");
+  EXPECT_TRUE(shadow.is_merged(a));
+  repo.write("a.txt", "changed again\n");
+  repo.commit_all("a.txt differs now");
+  EXPECT_FALSE(shadow.is_merged(a));
+}
+
 TEST_F(ShadowGitTest, EightWorkersInParallelHitNoGitLockErrors) {
   repo.git({"checkout", "--quiet", "-b", "elsewhere"});
   std::vector<std::thread> threads;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+
 #include "cli/cli_support.hpp"
 #include "support/git_repo.hpp"
 
@@ -57,11 +59,101 @@ TEST_F(AgentCli, TwoAgentsMergeAndTheConflictIsNamedThenResolved) {
   Result plain = agent({"merge", b, "--into", "main"});
   EXPECT_EQ(plain.exit_code, 1);
   EXPECT_NE(plain.out.find("shared.txt"), std::string::npos);
+  EXPECT_NE(plain.out.find("resolve with: tend agent resolve " + b + " --ours|--theirs"), std::string::npos) << plain.out;
 
   Result resolved = agent({"resolve", b, "--theirs"});
   EXPECT_EQ(resolved.exit_code, 0) << resolved.err;
   EXPECT_EQ(repo.show("main", "shared.txt"), "line one\nB2\nline three");
   EXPECT_EQ(repo.user_state(), before);
+
+  // Both were merged (a's line since overwritten by b's): gc takes both.
+  Result gc = agent({"gc", "--repo", repo.path().string(), "--json"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  nlohmann::json collected = nlohmann::json::parse(gc.out);
+  EXPECT_EQ(collected["removed"], nlohmann::json::array({a, b})) << gc.out;
+  EXPECT_EQ(collected["kept"], nlohmann::json::array()) << gc.out;
+}
+
+TEST_F(AgentCli, StatusSaysWhyAnAgentFailedInWords) {
+  std::string id = spawn("fail", "echo 'compiler says no' >&2; exit 3");
+  EXPECT_EQ(agent({"wait", id}).exit_code, 1);
+  Result status = agent({"status", id});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("agent " + id + ": failed (the agent exited with code 3)"), std::string::npos) << status.out;
+  EXPECT_EQ(status.out.find("(failure)"), std::string::npos) << status.out;
+  nlohmann::json a = nlohmann::json::parse(agent({"status", id, "--json"}).out);
+  EXPECT_EQ(a["reason"], "the agent exited with code 3");
+
+  ASSERT_EQ(home.tend({"daemon", "stop"}).exit_code, 0);  // the reason is kept with the ticket
+  EXPECT_EQ(nlohmann::json::parse(agent({"status", id, "--json"}).out)["reason"], "the agent exited with code 3");
+}
+
+TEST_F(AgentCli, ABaseThatIsNotALocalBranchIsRefusedAtSpawnNamingIt) {
+  repo.git({"tag", "v1"});
+  repo.git({"update-ref", "refs/remotes/origin/main", "HEAD"});
+  repo.write("second.txt", "2\n");
+  repo.commit_all("second");
+  for (const std::string base : {"nosuch", "main~1", "v1", "origin/main", "../etc"}) {
+    Result r = agent({"spawn", "--task", "x", "--repo", repo.path().string(), "--base", base, "--", "true"});
+    EXPECT_EQ(r.exit_code, 2) << base << ": " << r.out << r.err;
+    EXPECT_EQ(r.out, "") << base;
+    EXPECT_NE(r.err.find("base \"" + base + "\" is not a local branch"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(spawn("from main", "true"), "1");  // no ticket number was used up
+  nlohmann::json listed = nlohmann::json::parse(agent({"ls", "--json"}).out);
+  EXPECT_EQ(listed.size(), 1u) << listed.dump();
+}
+
+TEST_F(AgentCli, BadCopyPathsAreRefusedAtSpawnInWords) {
+  std::filesystem::create_directories(repo.temp() / "outside");
+  TestRepo::write_in(repo.temp() / "outside", "secret.txt", "s\n");
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {".git/config", ".git is git's own"},
+      {"missing.env", "no such file or directory"},
+      {"/etc/passwd", "absolute path"},
+      {"../outside/secret.txt", "outside the repository"},
+  };
+  for (const auto& [file, why] : refused) {
+    Result r = agent({"spawn", "--task", "x", "--repo", repo.path().string(), "--copy", file, "--", "true"});
+    EXPECT_EQ(r.exit_code, 2) << file << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("cannot copy \"" + file + "\": "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("filesystem error"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(spawn("nothing copied", "true"), "1");
+}
+
+TEST_F(AgentCli, LsLeavesOutAgentMachineryAndNamesTheTicketOfAnAgentsTask) {
+  std::string ok = spawn("works", "true");
+  std::string bad = home.tend({"agent", "spawn", "--task", "fails", "--repo", repo.path().string(), "--setup", "true",
+                               "--", "sh", "-c", "exit 1"}).out;
+  bad = agents::trim_right(bad);
+  ASSERT_EQ(agent({"wait", ok}).exit_code, 0);
+  ASSERT_EQ(agent({"wait", bad}).exit_code, 1);
+
+  auto names_in = [&](std::vector<std::string> args) {
+    args.push_back("--json");
+    std::vector<std::string> names;
+    for (const auto& t : home.tend_json(args)) names.push_back(t["name"].get<std::string>());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const std::vector<std::string> agents_only = {"agent-" + ok, "agent-" + bad};
+  EXPECT_EQ(names_in({"ls"}), agents_only);
+  EXPECT_EQ(names_in({"ls", "--all"}), agents_only);
+  const std::vector<std::string> everything = {"agent-" + ok, "agent-" + bad, "setup-" + bad, "worker-" + ok,
+                                               "worker-" + bad};
+  EXPECT_EQ(names_in({"ls", "--internal"}), everything);
+  EXPECT_EQ(names_in({"ls", "--all", "--internal"}), everything);
+
+  Result table = home.tend({"ls"});
+  EXPECT_EQ(table.out.find("worker-"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("[ticket " + ok + "] sh -c true"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("[ticket " + bad + "] sh -c 'exit 1'"), std::string::npos) << table.out;
+
+  ASSERT_EQ(home.tend({"daemon", "stop"}).exit_code, 0);  // a new daemon reads the tasks back as they were
+  EXPECT_EQ(names_in({"ls"}), agents_only);
+  EXPECT_EQ(names_in({"ls", "--internal"}), everything);
 }
 
 TEST_F(AgentCli, CancelKeepsTheBranchRmRefusesAndGcKeepsIt) {

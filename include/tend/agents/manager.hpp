@@ -2,8 +2,9 @@
 // The Manager: tickets, and workers that carry them out on their own branch
 // and worktree, merged back when ready.
 //
-// A worker is a task of the Supervisor (a thread task named `worker-<id>`),
-// so it is waited on and stopped like any other task. It makes the ticket's
+// A worker is a task of the Supervisor (a thread task named `worker-<id>`,
+// internal: task lists leave it out unless asked), so it is waited on and
+// stopped like any other task. Its tasks' owner is "ticket <id>". It makes the ticket's
 // workspace (ShadowGit), copies the listed files in, runs the setup command
 // (a task with its timeout), then runs the agent: a **command** (any program,
 // as a process task in the worktree, with the prompt in $TEND_TICKET_FILE,
@@ -70,6 +71,9 @@ struct WorkerResult {
   bool success = false;
   TicketStatus status = TicketStatus::failed;
   std::string summary;               ///< $TEND_RESULT_FILE, else the agent's output tail, else why it failed
+  /// Why it ended so, in a few words: "the agent exited with code 3",
+  /// "setup command `make` exited with code 2", "cancelled before it started".
+  std::string reason;
   std::string commit;                ///< the branch head when it ended
   std::string branch;
   std::filesystem::path worktree;
@@ -149,10 +153,17 @@ class Manager {
 
   // --- Workers -----------------------------------------------------------------
 
+  /// Refuses what a worker would otherwise only find out once started: a
+  /// spec with neither command nor coroutine, a base that is not a local
+  /// branch of the repository (`main~1`, a tag, `origin/main`), a file to
+  /// copy that cannot be copied (see ShadowGit::check_copy_files). Throws
+  /// ManagerError(bad_spec) saying which, and ShadowGitError (not a repository).
+  void check_spec(const WorkerSpec& spec);
   /// Starts a worker on the ticket and returns at once; `on_complete` runs
   /// when it ends. Returns the worker's task. Throws ManagerError (an unknown
-  /// or already started ticket, a spec with neither command nor coroutine)
-  /// and ShadowGitError (not a repository).
+  /// or already started ticket, a spec check_spec refuses) and ShadowGitError
+  /// (not a repository). Without a base, the workspace starts from the
+  /// repository's current branch at this call.
   TaskPtr spawn_async(const std::string& ticket_id, WorkerSpec spec, OnComplete on_complete = {});
   /// Creates a ticket per spec and starts a worker on each.
   std::vector<std::string> spawn_many_async(std::vector<std::pair<TicketSpec, WorkerSpec>> work,

@@ -124,8 +124,19 @@ class ShadowGit {
   Workspace get(const std::string& id) const;  ///< throws no_workspace
   std::vector<Workspace> list() const;
   /// Copies files or directories (relative to the repository, typically
-  /// untracked or ignored ones such as `.env`) into the workspace.
+  /// untracked or ignored ones such as `.env`) into the workspace. Checks
+  /// them first with check_copy_files.
   void copy_files(const Workspace& ws, const std::vector<std::string>& files) const;
+  /// Refuses (std::invalid_argument, in words) a file copy_files could not
+  /// or must not copy: one that does not exist, an absolute path, one outside
+  /// the repository (`..`, or through a symbolic link), the repository
+  /// itself, or anything in `.git` (git's own, and in a worktree a file that
+  /// links it to the repository).
+  void check_copy_files(const std::vector<std::string>& files) const;
+  /// Refuses (ShadowGitError unknown_branch) a name that is not a local
+  /// branch: `main~1`, a tag, `origin/main`, `../etc`. Workspaces start from
+  /// a branch and merge back into one.
+  void require_branch(const std::string& branch) const;
 
   // --- Work in a workspace ----------------------------------------------------
 
@@ -153,9 +164,12 @@ class ShadowGit {
   MergeResult resolve(const Workspace& ws, Side side, const std::vector<std::string>& files = {});
   /// The files of the pending conflict, if one is pending.
   std::optional<std::vector<std::string>> pending_conflicts(const Workspace& ws) const;
-  /// Whether `target` (default: the workspace's target) already has every
-  /// change of the branch: merging would not change its tree. Squash-merged
-  /// work counts as merged.
+  /// Whether `target` (default: the workspace's target) already has the
+  /// branch's work: tend recorded a completed merge of the branch's current
+  /// head into it, or the branch's head is in its history, or it has every
+  /// file the branch changed as the branch has it. Squash-merged work counts
+  /// as merged, and so does work merged and later overwritten in the target
+  /// (by a conflict resolved against it).
   bool is_merged(const Workspace& ws, const std::string& target = "") const;
 
   // --- Lifecycle -------------------------------------------------------------

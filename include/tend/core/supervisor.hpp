@@ -174,6 +174,14 @@ class Supervisor {
   /// Runs a callable on a thread of its own as a task; stopping it requests a
   /// stop through its TaskContext.
   TaskPtr spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout = {});
+  /// The same, with what a process task's spec would also say of it.
+  struct InProcessOptions {
+    std::optional<Duration> timeout;
+    std::string owner;      ///< as TaskSpec::owner
+    bool internal = false;  ///< as TaskSpec::internal
+  };
+  TaskPtr spawn(std::string name, CoroutineBody body, InProcessOptions options);
+  TaskPtr spawn_thread(std::string name, ThreadBody body, InProcessOptions options);
 
   // --- Looking ------------------------------------------------------------
 

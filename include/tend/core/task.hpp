@@ -89,6 +89,13 @@ struct ReadinessSpec {
 struct TaskSpec {
   std::string name;  ///< optional, for people
   TaskKind kind = TaskKind::shell;
+  /// What the task was started for, when tend started it on behalf of
+  /// something else: "ticket 3" for an agent's tasks. Empty: a task of its own.
+  std::string owner;
+  /// Part of tend's own machinery (an agent's worker thread, its setup
+  /// command): task lists leave it out unless asked (`task.list` `internal`,
+  /// `tend ls --internal`). It is waited on, stopped and shown like any other.
+  bool internal = false;
   /// The program and its arguments (no shell), or...
   std::vector<std::string> argv;
   /// ...a shell command line, run as `/bin/sh -c`.

@@ -13,6 +13,7 @@
 #include "client.hpp"
 #include "format.hpp"
 #include "output_printer.hpp"
+#include "run_result.hpp"
 #include "tend/core/byte_size.hpp"
 #include "tend/core/duration.hpp"
 #include "tend/process/pidfd.hpp"
@@ -39,15 +40,6 @@ std::int64_t duration_ms(const std::string& option, const std::string& text) {
   return d->count();
 }
 
-// Exit code of `tend run --wait`, as timeout(1) has it.
-int exit_code_of(const json& task) {
-  const std::string state = task["state"];
-  if (state == "timed_out" || state == "stalled") return kTimedOut;
-  if (!task["signal_number"].is_null()) return 128 + task["signal_number"].get<int>();
-  if (!task["exit_code"].is_null()) return task["exit_code"].get<int>();
-  return state == "succeeded" ? 0 : 1;
-}
-
 }  // namespace
 
 int cmd_run(const Options& o) {
@@ -72,6 +64,7 @@ int cmd_run(const Options& o) {
   p["inherit_env"] = false;
   if (!o.timeout.empty()) p["timeout_ms"] = duration_ms("--timeout", o.timeout);
   if (!o.idle_timeout.empty()) p["idle_timeout_ms"] = duration_ms("--idle-timeout", o.idle_timeout);
+  p["command_policy"] = false;  // run by hand, a task runs until it ends unless given a limit
   if (!o.idle_policy.empty()) {
     if (o.idle_policy != "warn" && o.idle_policy != "stop") {
       throw UsageError(fmt::format("--idle-policy: expected warn or stop, not \"{}\"", o.idle_policy));
@@ -119,22 +112,8 @@ int cmd_run(const Options& o) {
     }
     throw;
   }
-  if (o.wait) {
-    json end = follow_output(client, task["id"], {});
-    if (o.json) std::cout << end.dump(2) << "\n";
-    // A program that never ran printed nothing to explain it: we do.
-    std::string reason = end.value("reason", "");
-    if (!o.json && end["state"] == "failed" && reason.rfind("could not start", 0) == 0) {
-      std::cerr << "tend: task " << end["id"] << " " << reason << "\n";
-    }
-    return exit_code_of(end);
-  }
-  if (o.json) {
-    std::cout << task.dump(2) << "\n";
-  } else {
-    std::cout << task["id"].get<std::uint64_t>() << "\n";
-  }
-  return 0;
+  if (o.wait) return wait_in_foreground(client, task, o);
+  return report_started(task, o);
 }
 
 int cmd_ls(const Options& o) {

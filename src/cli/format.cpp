@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
 #include <cstdlib>
 #include <vector>
 
@@ -33,6 +34,8 @@ std::string human_ms(std::int64_t ms) { return format_duration(Duration(ms)); }
 
 namespace {
 
+constexpr std::size_t kReasonWidth = 48;  ///< bytes of a reason in `tend ls`
+
 std::string exit_text(const json& t) {
   if (!t["exit_code"].is_null()) return std::to_string(t["exit_code"].get<int>());
   if (!t["signal"].is_null()) return t["signal"].get<std::string>();
@@ -46,35 +49,82 @@ std::string state_text(const json& t) {
   return state;
 }
 
+// Text for one cell: control bytes escaped (\n, \x1b, ...) so a program's
+// name cannot move the cursor or break the row, then cut to `max` bytes
+// between characters and escapes, "..." saying so.
+std::string cell_text(std::string_view text, std::size_t max) {
+  std::vector<std::string> pieces;  // one character, or one escape
+  for (unsigned char c : text) {
+    if ((c & 0xc0) == 0x80 && !pieces.empty()) pieces.back() += static_cast<char>(c);  // rest of a UTF-8 character
+    else if (c == '\n') pieces.push_back("\\n");
+    else if (c == '\t') pieces.push_back("\\t");
+    else if (c < 0x20 || c == 0x7f) pieces.push_back(fmt::format("\\x{:02x}", c));
+    else pieces.push_back(std::string(1, static_cast<char>(c)));
+  }
+  std::string out;
+  for (const auto& p : pieces) out += p;
+  if (out.size() <= max) return out;
+  out.clear();
+  for (const auto& p : pieces) {
+    if (out.size() + p.size() > max - 3) break;
+    out += p;
+  }
+  return out + "...";
+}
+
+// Why a task ended badly, short; empty for a task that is fine.
+std::string reason_cell(const json& t) {
+  const std::string state = t["state"].get<std::string>();
+  if (state != "failed" && state != "lost" && state != "timed_out" && state != "stalled") return "";
+  return cell_text(t.value("reason", ""), kReasonWidth);
+}
+
+// "none", "2m (policy)", "30s (given)": one limit of the status's "limits".
+std::string limit_text(const json& limit) {
+  const std::string from = limit.value("from", "none");
+  std::string value = limit.value("ms", json()).is_null() ? "none" : human_ms(limit["ms"].get<std::int64_t>());
+  return from == "none" ? value : fmt::format("{} ({})", value, from == "given" ? "asked for" : "command policy");
+}
+
 }  // namespace
 
 std::string task_table(const json& tasks, bool colour) {
-  std::vector<std::array<std::string, 6>> rows;
-  rows.push_back({"ID", "NAME", "STATE", "EXIT", "TIME", "COMMAND"});
+  // PORT and REASON only when some task has one: the usual list stays narrow.
+  bool any_port = false, any_reason = false;
   for (const auto& t : tasks) {
+    any_port = any_port || !t.value("port", json()).is_null();
+    any_reason = any_reason || !reason_cell(t).empty();
+  }
+  std::vector<std::string> header = {"ID", "NAME", "STATE", "EXIT", "TIME"};
+  if (any_port) header.push_back("PORT");
+  if (any_reason) header.push_back("REASON");
+  std::vector<std::vector<std::string>> rows{header};
+  std::vector<std::string> commands{"COMMAND"};
+  for (const auto& t : tasks) {
+    std::vector<std::string> r = {std::to_string(t["id"].get<std::uint64_t>()), t["name"].get<std::string>(),
+                                  state_text(t), exit_text(t), human_ms(t["duration_ms"].get<std::int64_t>())};
+    if (any_port) r.push_back(t.value("port", json()).is_null() ? "-" : std::to_string(t["port"].get<int>()));
+    if (any_reason) r.push_back(reason_cell(t).empty() ? "-" : reason_cell(t));
+    rows.push_back(std::move(r));
     // A task tend started for an agent says which ticket it works on.
     std::string command = t["command"].get<std::string>();
     if (t.contains("owner") && t["owner"].is_string()) command = "[" + t["owner"].get<std::string>() + "] " + command;
-    rows.push_back({std::to_string(t["id"].get<std::uint64_t>()), t["name"].get<std::string>(), state_text(t),
-                    exit_text(t), human_ms(t["duration_ms"].get<std::int64_t>()), command});
+    commands.push_back(std::move(command));
   }
-  std::array<std::size_t, 6> width{};
+  std::vector<std::size_t> width(header.size());
   for (const auto& r : rows) {
-    for (std::size_t i = 0; i < 5; ++i) width[i] = std::max(width[i], r[i].size());
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
   }
   std::string out;
   for (std::size_t row = 0; row < rows.size(); ++row) {
-    const auto& r = rows[row];
     std::string line;
-    for (std::size_t i = 0; i < 5; ++i) {
-      std::string cell = r[i];
+    for (std::size_t i = 0; i < rows[row].size(); ++i) {
+      std::string cell = rows[row][i];
       std::string padding(width[i] - cell.size() + 2, ' ');
       if (i == 2 && row > 0) cell = coloured_state(cell, colour);
       line += cell + padding;
     }
-    std::string command = r[5];
-    if (command.size() > 80) command = command.substr(0, 77) + "...";
-    out += line + command + "\n";
+    out += line + (row == 0 ? commands[row] : cell_text(commands[row], 80)) + "\n";
   }
   return out;
 }
@@ -97,6 +147,10 @@ std::string status_page(const json& t, bool colour) {
   row("duration", human_ms(t["duration_ms"].get<std::int64_t>()));
   if (t.value("attempts", 0) > 1) row("attempts", std::to_string(t["attempts"].get<int>()));
   if (!t["port"].is_null()) row("port", std::to_string(t["port"].get<int>()));
+  if (t.contains("limits")) {
+    row("timeout", limit_text(t["limits"]["timeout"]));
+    row("idle", limit_text(t["limits"]["idle_timeout"]));
+  }
   for (const auto& warning : t.value("warnings", json::array())) row("warning", warning.get<std::string>());
   if (t.contains("stdout_bytes")) {
     row("output", fmt::format("{} bytes on stdout, {} on stderr", t["stdout_bytes"].get<std::uint64_t>(),

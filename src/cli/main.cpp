@@ -9,6 +9,7 @@
 
 #include "client.hpp"
 #include "commands.hpp"
+#include "run_result.hpp"
 #include "tend/mcp/server.hpp"
 #include "tend/rpc/daemon.hpp"
 #include "tend/rpc/paths.hpp"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   Options o;
 
   auto* run = app.add_subcommand("run", "Start a task and print its id");
+  run->footer(run_limits_footer());
   run->add_option("--name", o.name, "A name to refer to it by");
   run->add_option("--cwd", o.cwd, "Working directory (default: here)");
   run->add_option("--env", o.env, "Set a variable, K=V (repeatable)");
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
   run->add_option("--ready-pattern", o.ready_pattern, "Ready once a line matches this regex (RE2 syntax, at most 4096 bytes)");
   run->add_option("--ready-port", o.ready_port, "Ready once this localhost port accepts (0: the allocated $PORT)");
   run->add_option("--ready-timeout", o.ready_timeout, "How long to wait for readiness (default 60s)");
-  run->add_flag("--port", o.allocate_port, "Hand the task a free port in $PORT");
+  run->add_flag("--port", o.allocate_port, "Hand the task a free port in $PORT (printed after the id)");
   run->add_option("--restart", o.restart, "no, on-failure or always");
   run->add_option("--stop-signal", o.stop_signal, "The first signal of a stop (default TERM)");
   run->add_option("--grace", o.grace, "Time between the stop signal and KILL (default 5s)");

@@ -170,7 +170,10 @@ TaskPtr Engine::register_task(TaskSpec spec) {
     spare_logs_->reuse(out.file);  // an emptied file of a discarded task, if there is one
     spare_logs_->reuse(err.file);
   }
-  return std::make_shared<Task>(id, std::move(spec), std::move(out), std::move(err));
+  const TaskLimits limits = spec.kind == TaskKind::coroutine ? TaskLimits{} : limits_for(spec);
+  auto task = std::make_shared<Task>(id, std::move(spec), std::move(out), std::move(err));
+  TaskControl::update(*task, [&](TaskStatus& st) { st.limits = limits; });
+  return task;
 }
 
 OutputLog::Options Engine::log_options(TaskId id, Stream stream, const TaskSpec& spec) const {

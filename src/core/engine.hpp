@@ -93,6 +93,12 @@ class Engine : public std::enable_shared_from_this<Engine> {
   using AttemptPtr = std::shared_ptr<ProcessAttempt>;
 
   // process_tasks.cpp
+  /// The limits a process task's spec runs under: what it asked for, else the
+  /// command policy's when the spec turns it on, else none.
+  TaskLimits limits_for(const TaskSpec& spec) const;
+  /// Ends a task whose process could not be started (a missing program, a
+  /// bad cwd): `failed`, a shell's 127 (126: not executable), and why.
+  void fail_to_start(const TaskPtr& task, const process::SpawnError& error);
   void start_attempt(const RuntimePtr& rt);
   void watch_exit(const RuntimePtr& rt, const AttemptPtr& at);
   void on_exit(const RuntimePtr& rt, const AttemptPtr& at);

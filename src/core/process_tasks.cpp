@@ -43,14 +43,25 @@ std::optional<Pattern> compile_pattern(const std::optional<std::string>& pattern
   }
 }
 
-// nullopt in the spec: the policy decides; zero: none.
-std::optional<Duration> effective(const std::optional<Duration>& asked, const std::optional<Duration>& by_policy) {
-  if (!asked) return by_policy;
-  if (asked->count() <= 0) return std::nullopt;
-  return asked;
+// What the spec asked for (zero: none); else the policy's, if it applies.
+Limit limit_of(const std::optional<Duration>& asked, const std::optional<Duration>& by_policy, bool policy_on) {
+  if (asked) return {asked->count() > 0 ? asked : std::nullopt, LimitSource::given};
+  if (policy_on) return {by_policy, LimitSource::policy};
+  return {std::nullopt, LimitSource::none};
 }
 
 }  // namespace
+
+TaskLimits Engine::limits_for(const TaskSpec& s) const {
+  TimeoutDefaults defaults;
+  if (s.command_policy) defaults = options_.policy.defaults_for(s.command_line());
+  return {limit_of(s.timeout, defaults.wall, s.command_policy), limit_of(s.idle_timeout, defaults.idle, s.command_policy)};
+}
+
+void Engine::fail_to_start(const TaskPtr& task, const process::SpawnError& error) {
+  TaskControl::update(*task, [&](TaskStatus& st) { st.start_failure = error.what(); });
+  complete(task, TaskState::failed, error.shell_exit_code(), std::nullopt, fmt::format("could not start: {}", error.what()));
+}
 
 TaskPtr Engine::run(TaskSpec spec) {
   if (spec.kind == TaskKind::coroutine) throw TaskError("a coroutine task is started with spawn(), not run()");
@@ -67,9 +78,10 @@ void Engine::launch(const TaskPtr& task) {
   rt->marker = marker_for(task->id());
   TaskControl::update(*task, [&](TaskStatus& st) { st.marker = rt->marker; });
   rt->ladder = s.stop.value_or(options_.stop_ladder);
-  TimeoutDefaults defaults = options_.policy.defaults_for(s.command_line());
-  rt->timeout = effective(s.timeout, defaults.wall);
-  rt->idle_timeout = effective(s.idle_timeout, defaults.idle).value_or(Duration(0));
+  const TaskLimits limits = limits_for(s);  // again: a task queued by an older tend has none recorded
+  TaskControl::update(*task, [&](TaskStatus& st) { st.limits = limits; });
+  rt->timeout = limits.wall.value;
+  rt->idle_timeout = limits.idle.value.value_or(Duration(0));
   task->progress().set_timeout(rt->idle_timeout);
   rt->progress_pattern = compile_pattern(s.progress_pattern, "progress pattern");
   rt->ready_pattern = compile_pattern(s.ready.pattern, "ready pattern");
@@ -193,7 +205,10 @@ void Engine::on_exit(const RuntimePtr& rt, const AttemptPtr& at) {
     if (!status) return watch_exit(rt, at);  // readable but not yet reapable: look again
   }
   at->exit = *status;
-  if (auto failure = at->exec.failure()) at->start_failure = failure->what();
+  if (auto failure = at->exec.failure()) {
+    at->start_failure = failure->what();
+    TaskControl::update(*rt->task, [&](TaskStatus& st) { st.start_failure = failure->what(); });
+  }
   at->exit_watch.release();  // the Pidfd still owns the descriptor
   if (rt->file_capture) {
     catch_up(rt);  // everything it wrote, before it is declared ended

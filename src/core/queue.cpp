@@ -81,6 +81,8 @@ void Engine::schedule() {
     queue_running_.insert(task->id());
     try {
       launch(task);
+    } catch (const process::SpawnError& e) {
+      fail_to_start(task, e);
     } catch (const std::exception& e) {
       // Started later than asked for, a spawn error is the task's end, not the caller's.
       complete(task, TaskState::failed, std::nullopt, std::nullopt, fmt::format("could not start: {}", e.what()));

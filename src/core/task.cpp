@@ -91,6 +91,22 @@ TaskSpec TaskSpec::terminal_shell(std::string command) {
 
 std::string_view to_string(IdlePolicy p) { return p == IdlePolicy::warn ? "warn" : "stop"; }
 
+std::string_view to_string(LimitSource source) {
+  switch (source) {
+    case LimitSource::given: return "given";
+    case LimitSource::policy: return "policy";
+    case LimitSource::none: return "none";
+  }
+  return "none";
+}
+
+std::optional<LimitSource> parse_limit_source(std::string_view text) {
+  for (auto s : {LimitSource::given, LimitSource::policy, LimitSource::none}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(RestartPolicy p) {
   switch (p) {
     case RestartPolicy::no: return "no";

@@ -56,6 +56,9 @@ ToolResult finished_result(ToolContext& ctx, const json& id) {
 ToolResult shell_run(ToolContext& ctx, const json& a) {
   json params = start_params(a);
   params["merge_stderr"] = true;
+  // A command an agent runs is bounded unless it asks otherwise: the command
+  // policy's limits (2 min for a quick command, none for a known server).
+  params["command_policy"] = true;
   if (auto ms = seconds_arg(a, "timeout_s")) params["timeout_ms"] = *ms;
   if (auto ms = seconds_arg(a, "idle_timeout_s")) params["idle_timeout_ms"] = *ms;
   if (auto ms = seconds_arg(a, "idle_timeout_s"); ms && *ms > 0) params["idle_policy"] = "stop";

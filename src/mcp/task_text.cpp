@@ -64,10 +64,12 @@ std::string describe_task(const json& task) {
 json task_facts(const json& task) {
   json facts = json::object();
   for (const char* key : {"id", "name", "kind", "state", "reason", "exit_code", "signal", "duration_ms", "command",
-                          "cwd", "started_at", "ended_at", "pid", "ready", "port", "stalled", "paused", "warnings"}) {
+                          "cwd", "started_at", "ended_at", "pid", "ready", "port", "stalled", "paused", "warnings", "limits",
+                          "start_failure"}) {
     if (auto it = task.find(key); it != task.end()) facts[key] = *it;
   }
   if (facts.contains("warnings") && facts["warnings"].empty()) facts.erase("warnings");
+  if (facts.contains("start_failure") && facts["start_failure"].is_null()) facts.erase("start_failure");
   return facts;
 }
 

@@ -169,6 +169,7 @@ asio::awaitable<json> Service::run(Params p) {
   spec.inherit_env = optional<bool>(p, "inherit_env").value_or(true);
   spec.timeout = duration_ms(p, "timeout_ms");
   spec.idle_timeout = duration_ms(p, "idle_timeout_ms");
+  spec.command_policy = optional<bool>(p, "command_policy").value_or(true);
   if (auto policy = optional<std::string>(p, "idle_policy")) {
     if (*policy != "warn" && *policy != "stop") bad("idle_policy", "\"warn\" or \"stop\"");
     spec.idle_policy = *policy == "stop" ? IdlePolicy::stop : IdlePolicy::warn;

@@ -40,6 +40,20 @@ TaskKind kind_field(const json& j) {
 json duration_json(const std::optional<Duration>& d) { return d ? json(d->count()) : json(nullptr); }
 
 // What the size cap left out, per stream: null for a stream it left alone.
+json limit_json(const Limit& limit) { return {{"ms", duration_json(limit.value)}, {"from", to_string(limit.source)}}; }
+
+Limit limit_field(const json& limits, const char* name) {
+  Limit limit;
+  auto it = limits.find(name);
+  if (it == limits.end() || !it->is_object()) return limit;
+  limit.value = duration_field(*it, "ms");
+  limit.source = parse_limit_source(field<std::string>(*it, "from", "none")).value_or(LimitSource::none);
+  return limit;
+}
+
+// {"timeout": {"ms": 120000, "from": "policy"}, "idle_timeout": {"ms": null, "from": "none"}}
+json limits_json(const TaskLimits& l) { return {{"timeout", limit_json(l.wall)}, {"idle_timeout", limit_json(l.idle)}}; }
+
 json dropped_json(const TaskStatus& st) {
   auto one = [](const DroppedRange& d) {
     return d.empty() ? json(nullptr) : json{{"from", d.from}, {"to", d.to}, {"bytes", d.size()}};
@@ -93,6 +107,7 @@ json spec_to_json(const TaskSpec& s) {
       {"timeout_ms", duration_json(s.timeout)},
       {"stop", s.stop ? json(s.stop->to_string()) : json(nullptr)},
       {"idle_timeout_ms", duration_json(s.idle_timeout)},
+      {"command_policy", s.command_policy},
       {"idle_policy", to_string(s.idle_policy)},
       {"progress_pattern", s.progress_pattern ? json(*s.progress_pattern) : json(nullptr)},
       {"use_pty", s.use_pty},
@@ -146,6 +161,7 @@ TaskSpec spec_from_json(const json& j) {
     if (!s.stop) throw CodecError(fmt::format("field \"stop\": invalid stop ladder \"{}\"", stop));
   }
   s.idle_timeout = duration_field(j, "idle_timeout_ms");
+  s.command_policy = field<bool>(j, "command_policy", true);  // older records: the policy applied
   s.idle_policy = field<std::string>(j, "idle_policy", "warn") == "stop" ? IdlePolicy::stop : IdlePolicy::warn;
   if (j.contains("progress_pattern") && !j["progress_pattern"].is_null()) {
     s.progress_pattern = field<std::string>(j, "progress_pattern", "");
@@ -202,6 +218,8 @@ json status_to_json(const TaskStatus& st, const TaskSpec& spec) {
       {"ready", st.ready},
       {"stalled", st.stalled},
       {"port", st.port ? json(*st.port) : json(nullptr)},
+      {"limits", limits_json(st.limits)},
+      {"start_failure", st.start_failure ? json(*st.start_failure) : json(nullptr)},
       {"group", spec.group},
       {"priority", spec.priority},
       {"after", spec.after},
@@ -237,6 +255,10 @@ TaskStatus status_from_json(const json& j) {
   st.stalled = field<bool>(j, "stalled", false);
   if (j.contains("port") && !j["port"].is_null()) st.port = field<unsigned short>(j, "port", 0);
   st.warnings = field<std::vector<std::string>>(j, "warnings", {});
+  if (auto it = j.find("limits"); it != j.end() && it->is_object()) {
+    st.limits = {limit_field(*it, "timeout"), limit_field(*it, "idle_timeout")};
+  }
+  if (auto failure = field<std::string>(j, "start_failure", ""); !failure.empty()) st.start_failure = failure;
   if (auto t = field<std::string>(j, "disk_full_at", ""); !t.empty()) st.disk_full_at = parse_time(t);
   return st;
 }

@@ -45,12 +45,39 @@ class TendHome {
     return nlohmann::json::parse(r.out);
   }
 
+  /// Starts the CLI and returns at once: for a test that does something (a
+  /// Ctrl-C) while it runs. finish() collects it.
+  TaskPtr start(std::vector<std::string> args, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+    return runner_.run(cli_spec(std::move(args), limit, {}, false));
+  }
+  /// Waits until the CLI started by start() has printed `text` on `stream`.
+  bool wait_for_output(const TaskPtr& cli, std::string_view text, Stream stream = Stream::stdout_stream,
+                       std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+    return eventually([&] { return whole(cli->output(stream)).find(text) != std::string::npos; }, limit);
+  }
+  /// Sends the running CLI a signal, as a terminal's Ctrl-C sends SIGINT.
+  void signal(const TaskPtr& cli, int signal) { runner_.kill(cli, signal); }
+  /// Waits for a CLI started by start() to end.
+  Result finish(const TaskPtr& cli) {
+    auto status = runner_.wait(cli);
+    Result r;
+    r.exit_code = status && status->exit_code ? *status->exit_code : -1;
+    r.out = whole(cli->output(Stream::stdout_stream));
+    r.err = whole(cli->output(Stream::stderr_stream));
+    return r;
+  }
+
   const std::filesystem::path& socket() const { return socket_; }
   const std::filesystem::path& state() const { return state_; }
 
  private:
   Result run_tend(std::vector<std::string> args, std::chrono::milliseconds limit,
                   std::vector<std::pair<std::string, std::string>> extra_env, bool merge_stderr) {
+    return finish(runner_.run(cli_spec(std::move(args), limit, std::move(extra_env), merge_stderr)));
+  }
+
+  TaskSpec cli_spec(std::vector<std::string> args, std::chrono::milliseconds limit,
+                    std::vector<std::pair<std::string, std::string>> extra_env, bool merge_stderr) const {
     TaskSpec spec;
     spec.merge_stderr = merge_stderr;
     spec.argv = {TEND_BINARY};
@@ -58,13 +85,7 @@ class TendHome {
     spec.env = {{"TEND_SOCKET", socket_.string()}, {"TEND_STATE_DIR", state_.string()}, {"NO_COLOR", "1"}};
     spec.env.insert(spec.env.end(), extra_env.begin(), extra_env.end());
     spec.timeout = Duration(limit);
-    auto task = runner_.run(spec);
-    auto status = runner_.wait(task);
-    Result r;
-    r.exit_code = status && status->exit_code ? *status->exit_code : -1;
-    r.out = whole(task->output(Stream::stdout_stream));
-    r.err = whole(task->output(Stream::stderr_stream));
-    return r;
+    return spec;
   }
 
   // The CLI's output goes to files too: `tend logs` of a busy task prints

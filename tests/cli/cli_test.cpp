@@ -66,7 +66,7 @@ TEST(Cli, ExitCodesFollowTimeout1) {
   auto streamed = home.tend({"run", "--wait", "--", "sh", "-c", "echo one; echo two >&2"});
   EXPECT_EQ(streamed.out, "one\n");
   EXPECT_EQ(streamed.err, "two\n");
-  // A program that never ran: the shell's 127 and 1, and the reason on stderr.
+  // A program that never ran: the shell's 127, and the reason on stderr.
   TempDir dir;
   std::ofstream(dir.path() / "data") << "\x01\x02 not a program\n";
   std::filesystem::permissions(dir.path() / "data", std::filesystem::perms::owner_all);
@@ -75,7 +75,7 @@ TEST(Cli, ExitCodesFollowTimeout1) {
   EXPECT_NE(not_a_program.err.find("could not start: cannot run"), std::string::npos) << not_a_program.err;
   EXPECT_NE(not_a_program.err.find("Exec format error"), std::string::npos) << not_a_program.err;
   auto missing = home.tend({"run", "--wait", "--", "tend-no-such-program"});
-  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.exit_code, 127);
   EXPECT_NE(missing.err.find("no such program: tend-no-such-program"), std::string::npos) << missing.err;
 }
 
@@ -91,7 +91,7 @@ TEST(Cli, MistakesAreUsageErrorsThatNameTheProblem) {
   EXPECT_EQ(home.tend({"run"}).exit_code, 2);
   EXPECT_EQ(home.tend({"wait", "nosuchname"}).exit_code, 2);
   auto missing = home.tend({"run", "--", "tend-no-such-program"});
-  EXPECT_EQ(missing.exit_code, 0);  // queued, then it fails: its status says why
+  EXPECT_EQ(missing.exit_code, 127);  // it fails at once, as in a shell; its status says why too
   auto st = home.tend_json({"status", "1", "--json"});
   EXPECT_EQ(st["state"], "failed");
   EXPECT_NE(st["reason"].get<std::string>().find("tend-no-such-program"), std::string::npos);

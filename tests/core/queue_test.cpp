@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "support/test_support.hpp"
 #include "tend/core/supervisor.hpp"
 
@@ -132,4 +134,27 @@ TEST(Queue, AFailureEndsAChainOfAHundredThousandDependentsWithoutExhaustingTheSt
   ASSERT_TRUE(status);
   EXPECT_EQ(status->state, TaskState::failed);
   EXPECT_NE(status->reason.find("dependency"), std::string::npos) << status->reason;
+}
+
+TEST(Queue, ATaskThatCannotStartEndsAtOnceWithAShellsStatusAndWhy) {
+  Supervisor sup;
+  auto missing = sup.submit(TaskSpec::exec({"tend-no-such-program"}));
+  // Ended within submit: the caller's answer can say so.
+  auto st = missing->status();
+  EXPECT_EQ(st.state, TaskState::failed);
+  EXPECT_EQ(st.exit_code, 127);
+  ASSERT_TRUE(st.start_failure);
+  EXPECT_NE(st.start_failure->find("no such program: tend-no-such-program"), std::string::npos) << *st.start_failure;
+  EXPECT_EQ(st.reason, "could not start: " + *st.start_failure);
+
+  test::TempDir dir;
+  { std::ofstream(dir.path() / "script") << "#!/bin/sh\n"; }
+  auto spec = TaskSpec::exec({"script"});
+  spec.env = {{"PATH", dir.path().string()}};
+  auto not_executable = sup.submit(spec);
+  EXPECT_EQ(not_executable->status().exit_code, 126);
+
+  auto ran = sup.submit(TaskSpec::exec({"false"}));
+  sup.wait(ran);
+  EXPECT_FALSE(ran->status().start_failure);
 }

@@ -93,6 +93,29 @@ TEST(Supervisor, PolicyGivesQuickCommandsADefaultTimeoutAndServersNone) {
   EXPECT_EQ(server->state(), TaskState::running);
 }
 
+TEST(Supervisor, ASpecWithoutTheCommandPolicyRunsUntilItEnds) {
+  SupervisorOptions options;
+  options.policy.quick.wall = Duration(200ms);
+  options.policy.quick.idle = Duration(200ms);
+  Supervisor sup(options);
+  auto spec = TaskSpec::exec({"sleep", "0.8"});
+  spec.command_policy = false;
+  auto task = sup.run(spec);
+  auto st = sup.wait(task, Duration(30s));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->state, TaskState::succeeded) << st->reason;
+  EXPECT_FALSE(st->stalled);
+  EXPECT_EQ(st->limits.wall.source, LimitSource::none);
+  EXPECT_FALSE(st->limits.wall.value);
+  EXPECT_EQ(st->limits.idle.source, LimitSource::none);
+
+  // With it (the default), the same command gets the policy's limits, and says so.
+  auto bounded = sup.run(TaskSpec::exec({"sleep", "30"}));
+  EXPECT_EQ(bounded->status().limits.wall.source, LimitSource::policy);
+  EXPECT_EQ(bounded->status().limits.wall.value.value_or(Duration(0)).count(), 200);
+  EXPECT_EQ(sup.wait(bounded, Duration(30s))->state, TaskState::timed_out);
+}
+
 TEST(Supervisor, StdoutAndStderrAreKeptApart) {
   Supervisor sup;
   auto task = sup.run(TaskSpec::shell("echo out1; echo err1 >&2; echo out2; echo err2 >&2"));

@@ -104,6 +104,22 @@ TEST(McpServer, ShellRunTakesItsEnvironmentAndDirectory) {
   EXPECT_NE(text_of(r).find("hello in " + dir.path().string()), std::string::npos) << text_of(r);
 }
 
+TEST(McpServer, ShellRunIsBoundedByTheCommandPolicyUnlikeTheCli) {
+  TendHome home;
+  McpProcess mcp(home);
+  mcp.initialize();
+  json r = mcp.call_tool(1, "shell_run", {{"command", "sleep 30"}, {"background", true}});
+  const json limits = r["structuredContent"]["task"]["limits"];
+  EXPECT_EQ(limits["timeout"], (json{{"ms", 120000}, {"from", "policy"}})) << r.dump();
+  EXPECT_EQ(limits["idle_timeout"], (json{{"ms", 60000}, {"from", "policy"}})) << r.dump();
+  r = mcp.call_tool(2, "shell_run", {{"command", "sleep 30"}, {"background", true}, {"timeout_s", 0}});
+  EXPECT_EQ(r["structuredContent"]["task"]["limits"]["timeout"], (json{{"ms", nullptr}, {"from", "given"}}));
+  // The same command from the tend command: no limit.
+  ASSERT_EQ(home.tend({"run", "--", "sh", "-c", "sleep 30"}).exit_code, 0);
+  EXPECT_EQ(home.tend_json({"status", "3", "--json"})["limits"]["timeout"]["from"], "none");
+  home.tend({"kill", "1", "2", "3"});
+}
+
 TEST(McpServer, ATaskThatEndsInTheBackgroundIsNotified) {
   TendHome home;
   McpProcess mcp(home);

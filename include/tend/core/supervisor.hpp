@@ -161,6 +161,10 @@ class Supervisor {
   /// succeeded and its group (spec.group) and the global limit have room,
   /// higher spec.priority first, then in order of submission. A dependency
   /// that does not succeed fails it. Throws TaskError for an unknown dependency.
+  /// A task that cannot be started (what run() throws as a SpawnError) ends
+  /// `failed` with a shell's exit code, 127 (126: not executable), and
+  /// TaskStatus::start_failure saying why; when it was started at once, it
+  /// has ended by the time submit returns.
   TaskPtr submit(TaskSpec spec);
   /// How many submitted tasks may run at once, in `group` or ("") in all;
   /// 0 means no limit (the default).

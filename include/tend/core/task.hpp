@@ -107,13 +107,20 @@ struct TaskSpec {
   process::StdinMode stdin_mode = process::StdinMode::null;
   std::filesystem::path stdin_file;
   bool merge_stderr = false;
-  /// Wall-clock limit. nullopt: the command policy decides; zero: none.
+  /// Wall-clock limit. nullopt: the command policy decides (when
+  /// `command_policy` is on; otherwise none); zero: none.
   std::optional<Duration> timeout;
   /// How to stop it. nullopt: the Supervisor's default ladder.
   std::optional<StopLadder> stop;
 
-  /// Longest silence on its output. nullopt: the command policy decides; zero: none.
+  /// Longest silence on its output. nullopt: the command policy decides (when
+  /// `command_policy` is on; otherwise none); zero: none.
   std::optional<Duration> idle_timeout;
+  /// Whether the Supervisor's CommandPolicy gives the limits this spec leaves
+  /// unset (quick commands 2 min, builds 1 h, servers none). On for a caller
+  /// that wants a bounded command (the library, MCP's shell_run); the tend
+  /// command turns it off: a task run by hand runs until it ends.
+  bool command_policy = true;
   IdlePolicy idle_policy = IdlePolicy::warn;
   /// When set, only output lines matching this pattern (RE2 syntax) count as progress.
   std::optional<std::string> progress_pattern;
@@ -156,6 +163,27 @@ struct TaskSpec {
   std::string command_line() const;
 };
 
+/// Where a limit in effect came from.
+enum class LimitSource {
+  given,   ///< the spec set it (zero: none, as asked)
+  policy,  ///< the command policy gave it (possibly none, for a server)
+  none,    ///< nothing set it and no policy applied: no limit
+};
+std::string_view to_string(LimitSource source);
+std::optional<LimitSource> parse_limit_source(std::string_view text);
+
+/// One limit in effect: its value (nullopt: none) and where it came from.
+struct Limit {
+  std::optional<Duration> value;
+  LimitSource source = LimitSource::none;
+};
+
+/// The time limits a process task runs under.
+struct TaskLimits {
+  Limit wall;  ///< ends it `timed_out`
+  Limit idle;  ///< longest silence on its output
+};
+
 /// A snapshot of a task's state.
 struct TaskStatus {
   TaskId id = 0;
@@ -181,6 +209,11 @@ struct TaskStatus {
   bool ready = false;     ///< its readiness conditions held at some point
   bool stalled = false;   ///< quiet beyond its idle timeout right now
   std::optional<unsigned short> port;  ///< the port handed to it in $PORT
+  /// The limits it runs under, and where each came from.
+  TaskLimits limits;
+  /// Why its process never ran (a missing program, a bad working directory,
+  /// no permission, or what the exec refused); its state is then `failed`.
+  std::optional<std::string> start_failure;
   /// What a user should know that its state does not say, in words (a
   /// pattern this tend refused when it took the task up after a restart).
   std::vector<std::string> warnings;

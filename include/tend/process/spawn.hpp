@@ -70,6 +70,9 @@ class SpawnError : public std::runtime_error {
   const std::string& subject() const { return subject_; }
   /// The system's reason, when there is one.
   std::error_code code() const { return ec_; }
+  /// The status a shell gives a command that fails so: 126 for a program
+  /// that exists but cannot be executed, 127 for anything else.
+  int shell_exit_code() const { return kind_ == Kind::permission_denied ? 126 : 127; }
 
  private:
   Kind kind_;

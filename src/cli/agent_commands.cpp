@@ -10,25 +10,20 @@
 #include "client.hpp"
 #include "commands.hpp"
 #include "format.hpp"
-#include "tend/core/duration.hpp"
+#include "tend/core/terminal_text.hpp"
 
 namespace tend::cli {
 namespace {
 
-std::int64_t duration_ms(const std::string& option, const std::string& text) {
-  auto d = parse_duration(text);
-  if (!d) throw UsageError(fmt::format("{}: invalid duration \"{}\"", option, text));
-  return d->count();
-}
-
+// Strings from an agent or its ticket, escaped for the terminal (shown()).
 std::string text_or(const json& v, const std::string& fallback = "-") {
-  return v.is_string() ? v.get<std::string>() : v.is_null() ? fallback : v.dump();
+  return v.is_string() ? shown(v) : v.is_null() ? fallback : v.dump();
 }
 
 std::string short_commit(const json& v) { return v.is_string() ? v.get<std::string>().substr(0, 10) : "-"; }
 
 std::string first_line(const std::string& text, std::size_t width = 60) {
-  std::string line = text.substr(0, text.find('\n'));
+  std::string line = text.substr(0, text.find("\\n"));  // text is escaped: a newline is "\n"
   return line.size() > width ? line.substr(0, width - 3) + "..." : line;
 }
 
@@ -48,7 +43,7 @@ void print_agent(const json& a) {
                              text_or(a["agent_state"]), text_or(a["exit_code"]), a["agent_task"].get<std::uint64_t>());
   }
   if (a["duration_ms"].is_number()) std::cout << fmt::format("  took:     {}\n", human_ms(a["duration_ms"].get<std::int64_t>()));
-  if (a["conflicts"].is_array()) std::cout << fmt::format("  conflict: {}\n", fmt::join(a["conflicts"].get<std::vector<std::string>>(), ", "));
+  if (a["conflicts"].is_array()) std::cout << fmt::format("  conflict: {}\n", escape_controls(fmt::format("{}", fmt::join(a["conflicts"].get<std::vector<std::string>>(), ", "))));
   if (a["summary"].is_string()) {
     std::string summary = a["summary"].get<std::string>();
     while (!summary.empty() && summary.back() == '\n') summary.pop_back();
@@ -57,7 +52,7 @@ void print_agent(const json& a) {
     while (start <= summary.size()) {
       std::size_t end = summary.find('\n', start);
       if (end == std::string::npos) end = summary.size();
-      std::cout << "    " << summary.substr(start, end - start) << "\n";
+      std::cout << "    " << escape_controls(summary.substr(start, end - start)) << "\n";
       start = end + 1;
     }
   }
@@ -80,7 +75,7 @@ int print_merge(const json& r, const std::string& id, bool as_json) {
   } else {
     std::cout << fmt::format("conflict merging into {}; {} not moved. Conflicted files:\n", text_or(r["target"]),
                              text_or(r["target"]));
-    for (const auto& f : r["conflicts"]) std::cout << "  " << f.get<std::string>() << "\n";
+    for (const auto& f : r["conflicts"]) std::cout << "  " << shown(f) << "\n";
     std::cout << fmt::format("resolve with: tend agent resolve {} --ours|--theirs [FILE...]\n", id);
   }
   return merged ? 0 : 1;
@@ -103,8 +98,8 @@ int cmd_agent_spawn(const AgentOptions& o) {
   p["constraints"] = constraints;
   if (!o.copy.empty()) p["copy"] = o.copy;
   if (!o.setup.empty()) p["setup"] = o.setup;
-  if (!o.timeout.empty()) p["timeout_ms"] = duration_ms("--timeout", o.timeout);
-  if (!o.idle_timeout.empty()) p["idle_timeout_ms"] = duration_ms("--idle-timeout", o.idle_timeout);
+  if (o.timeout) p["timeout_ms"] = duration_ms("--timeout", *o.timeout);
+  if (o.idle_timeout) p["idle_timeout_ms"] = duration_ms("--idle-timeout", *o.idle_timeout);
   // The agent gets this shell's environment (PATH, keys, ...), as `tend run` does.
   p["env"] = rpc::environment_json();
   p["scrub_secrets"] = o.scrub_secrets;
@@ -155,7 +150,7 @@ int cmd_agent_diff(const AgentOptions& o) {
 
 int cmd_agent_wait(const AgentOptions& o) {
   json p = {{"ids", o.ids}, {"any", o.any}};
-  if (!o.timeout.empty()) p["timeout_ms"] = duration_ms("--timeout", o.timeout);
+  if (o.timeout) p["timeout_ms"] = duration_ms("--timeout", *o.timeout);
   Client client = Client::connect();
   json r = client.call("agent.wait", p);
   if (o.json) std::cout << r.dump(2) << "\n";
@@ -219,7 +214,7 @@ int cmd_agent_gc(const AgentOptions& o) {
   }
   for (const auto& id : r["removed"]) std::cout << fmt::format("removed {}\n", id.get<std::string>());
   for (const auto& k : r["kept"]) {
-    std::cout << fmt::format("kept {}: {}\n", k["id"].get<std::string>(), k["reason"].get<std::string>());
+    std::cout << fmt::format("kept {}: {}\n", k["id"].get<std::string>(), shown(k["reason"]));
   }
   return 0;
 }

@@ -16,31 +16,35 @@
 #include "run_result.hpp"
 #include "tend/core/byte_size.hpp"
 #include "tend/core/duration.hpp"
+#include "tend/core/terminal_text.hpp"
 #include "tend/process/pidfd.hpp"
 #include "tend/process/signals.hpp"
 #include "tend/rpc/paths.hpp"
+#include "tend/rpc/task_ref.hpp"
 
 namespace tend::cli {
-namespace {
 
-json id_ref(const std::string& text) {
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) return std::stoll(text);
-  return text;
+json task_ref(const std::string& text) {
+  try {
+    return rpc::parse_task_ref_text(text).to_json();
+  } catch (const rpc::TaskRefError& e) {
+    throw UsageError(e.what());
+  }
 }
 
-json id_refs(const std::vector<std::string>& texts) {
+json task_refs(const std::vector<std::string>& texts) {
   json ids = json::array();
-  for (const auto& t : texts) ids.push_back(id_ref(t));
+  for (const auto& t : texts) ids.push_back(task_ref(t));
   return ids;
 }
 
 std::int64_t duration_ms(const std::string& option, const std::string& text) {
-  auto d = parse_duration(text);
-  if (!d) throw UsageError(fmt::format("{}: invalid duration \"{}\"", option, text));
-  return d->count();
+  try {
+    return duration_of_text(text).count();
+  } catch (const DurationError& e) {
+    throw UsageError(fmt::format("{}: {}", option, e.what()));
+  }
 }
-
-}  // namespace
 
 int cmd_run(const Options& o) {
   json p = json::object();
@@ -52,6 +56,10 @@ int cmd_run(const Options& o) {
     p["argv"] = o.command;
   }
   if (!o.name.empty()) p["name"] = o.name;
+  if (o.replace) {
+    if (o.name.empty()) throw UsageError("--replace: give the --name of the task to replace");
+    p["replace"] = true;
+  }
   p["cwd"] = o.cwd.empty() ? std::filesystem::current_path().string() : std::filesystem::absolute(o.cwd).string();
   // The task gets this shell's environment (as if run here), plus --env.
   json env = rpc::environment_json();
@@ -62,8 +70,8 @@ int cmd_run(const Options& o) {
   }
   p["env"] = env;
   p["inherit_env"] = false;
-  if (!o.timeout.empty()) p["timeout_ms"] = duration_ms("--timeout", o.timeout);
-  if (!o.idle_timeout.empty()) p["idle_timeout_ms"] = duration_ms("--idle-timeout", o.idle_timeout);
+  if (o.timeout) p["timeout_ms"] = duration_ms("--timeout", *o.timeout);
+  if (o.idle_timeout) p["idle_timeout_ms"] = duration_ms("--idle-timeout", *o.idle_timeout);
   p["command_policy"] = false;  // run by hand, a task runs until it ends unless given a limit
   if (!o.idle_policy.empty()) {
     if (o.idle_policy != "warn" && o.idle_policy != "stop") {
@@ -73,14 +81,14 @@ int cmd_run(const Options& o) {
   }
   if (o.terminal) p["terminal"] = true;
   if (!o.group.empty()) p["group"] = o.group;
-  if (!o.after.empty()) p["after"] = id_refs(o.after);
+  if (!o.after.empty()) p["after"] = task_refs(o.after);
   if (o.priority) p["priority"] = *o.priority;
   if (!o.ready_pattern.empty()) p["ready_pattern"] = o.ready_pattern;
   if (o.ready_port) {
     if (*o.ready_port < 0 || *o.ready_port > 65535) throw UsageError("--ready-port: expected a port number");
     p["ready_port"] = *o.ready_port;
   }
-  if (!o.ready_timeout.empty()) p["ready_timeout_ms"] = duration_ms("--ready-timeout", o.ready_timeout);
+  if (o.ready_timeout) p["ready_timeout_ms"] = duration_ms("--ready-timeout", *o.ready_timeout);
   if (o.allocate_port || (o.ready_port && *o.ready_port == 0)) p["allocate_port"] = true;
   if (!o.restart.empty()) {
     if (o.restart != "no" && o.restart != "on-failure" && o.restart != "always") {
@@ -92,7 +100,7 @@ int cmd_run(const Options& o) {
     if (!process::parse_signal(o.stop_signal)) throw UsageError(fmt::format("--stop-signal: unknown signal \"{}\"", o.stop_signal));
     p["stop_signal"] = o.stop_signal;
   }
-  if (!o.grace.empty()) p["grace_ms"] = duration_ms("--grace", o.grace);
+  if (o.grace) p["grace_ms"] = duration_ms("--grace", *o.grace);
   if (o.stdin_pipe) p["stdin"] = "pipe";
   if (o.merge_stderr) p["merge_stderr"] = true;
   if (!o.log_limit.empty()) {
@@ -129,7 +137,7 @@ int cmd_ls(const Options& o) {
 
 int cmd_status(const Options& o) {
   Client client = Client::connect();
-  json t = client.call("task.status", {{"id", id_ref(o.id)}});
+  json t = client.call("task.status", {{"id", task_ref(o.id)}});
   if (o.json) {
     std::cout << t.dump(2) << "\n";
   } else {
@@ -140,9 +148,9 @@ int cmd_status(const Options& o) {
 
 int cmd_wait(const Options& o) {
   Client client = Client::connect();
-  json params = {{"ids", id_refs(o.ids)}, {"any", o.any}};
+  json params = {{"ids", task_refs(o.ids)}, {"any", o.any}};
   std::optional<std::int64_t> limit;
-  if (!o.timeout.empty()) limit = duration_ms("--timeout", o.timeout);
+  if (o.timeout) limit = duration_ms("--timeout", *o.timeout);
   const bool live = use_colour(2) && !o.json;
   auto started = std::chrono::steady_clock::now();
   json r;
@@ -161,12 +169,13 @@ int cmd_wait(const Options& o) {
       r = client.call("task.wait", params);
       if (!r["timed_out"].get<bool>() || (limit && elapsed.count() >= *limit)) break;
       std::string last;
-      auto tail = client.call("task.output", {{"id", id_ref(o.ids.front())}, {"tail_lines", 1}});
+      auto tail = client.call("task.output", {{"id", task_ref(o.ids.front())}, {"tail_lines", 1}});
       last = tail["data"].get<std::string>();
       if (!last.empty() && last.back() == '\n') last.pop_back();
       if (last.size() > 60) last = last.substr(0, 57) + "...";
-      std::cerr << fmt::format("\r\x1b[2K{} waiting for {} ({}) {}", spinner[frame % 10], fmt::join(o.ids, " "),
-                               human_ms(elapsed.count()), last)
+      std::cerr << fmt::format("\r\x1b[2K{} waiting for {} ({}) {}", spinner[frame % 10],
+                               escape_controls(fmt::format("{}", fmt::join(o.ids, " "))), human_ms(elapsed.count()),
+                               escape_controls(strip_ansi(last)))
                 << std::flush;
     }
     std::cerr << "\r\x1b[2K" << std::flush;
@@ -176,7 +185,7 @@ int cmd_wait(const Options& o) {
   } else {
     for (const auto& t : r["finished"]) {
       std::cout << fmt::format("{} {}: {}\n", t["id"].get<std::uint64_t>(), t["state"].get<std::string>(),
-                               t["reason"].get<std::string>());
+                               shown(t["reason"]));
     }
   }
   if (r["timed_out"].get<bool>()) {
@@ -190,12 +199,12 @@ int cmd_wait(const Options& o) {
 }
 
 int cmd_kill(const Options& o) {
-  json p = {{"ids", id_refs(o.ids)}};
+  json p = {{"ids", task_refs(o.ids)}};
   if (!o.signal.empty()) {
     if (!process::parse_signal(o.signal)) throw UsageError(fmt::format("--signal: unknown signal \"{}\"", o.signal));
     p["signal"] = o.signal;
   }
-  if (!o.grace.empty()) p["grace_ms"] = duration_ms("--grace", o.grace);
+  if (o.grace) p["grace_ms"] = duration_ms("--grace", *o.grace);
   Client client = Client::connect();
   json r = client.call("task.kill", p);
   for (const auto& t : r["tasks"]) {
@@ -204,7 +213,7 @@ int cmd_kill(const Options& o) {
                                t["signal_sent"].get<bool>() ? "signal sent" : "not running");
     } else {
       std::cout << fmt::format("{} {}: {}\n", t["id"].get<std::uint64_t>(), t["state"].get<std::string>(),
-                               t["reason"].get<std::string>());
+                               shown(t["reason"]));
     }
   }
   return 0;
@@ -212,20 +221,20 @@ int cmd_kill(const Options& o) {
 
 int cmd_send(const Options& o) {
   Client client = Client::connect();
-  client.call("task.send", {{"id", id_ref(o.id)}, {"text", o.text}, {"newline", !o.no_newline}, {"eof", o.eof}});
+  client.call("task.send", {{"id", task_ref(o.id)}, {"text", o.text}, {"newline", !o.no_newline}, {"eof", o.eof}});
   return 0;
 }
 
 int cmd_simple(const char* method, const Options& o) {
   Client client = Client::connect();
-  json t = client.call(method, {{"id", id_ref(o.id)}});
+  json t = client.call(method, {{"id", task_ref(o.id)}});
   std::cout << fmt::format("{} {}\n", t["id"].get<std::uint64_t>(), t["paused"].get<bool>() ? "paused" : "running");
   return 0;
 }
 
 int cmd_rm(const Options& o) {
   Client client = Client::connect();
-  json r = client.call("task.remove", {{"ids", id_refs(o.ids)}});
+  json r = client.call("task.remove", {{"ids", task_refs(o.ids)}});
   for (const auto& id : r["removed"]) std::cout << "removed " << id.get<std::uint64_t>() << "\n";
   return 0;
 }

@@ -2,7 +2,11 @@
 // The tend subcommands: turn options into RPC calls, results into text and
 // exit codes.
 
+#include <cstdint>
 #include <optional>
+
+#include <nlohmann/json.hpp>
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -18,22 +22,32 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A task reference as the daemon takes it (rpc::parse_task_ref); an empty
+/// one or an id no task can have is a UsageError.
+nlohmann::json task_ref(const std::string& text);
+nlohmann::json task_refs(const std::vector<std::string>& texts);
+
+/// A duration option's value in milliseconds (duration_of_text); a UsageError
+/// naming `option` for what it refuses.
+std::int64_t duration_ms(const std::string& option, const std::string& text);
+
 struct Options {
-  std::string name, cwd, timeout, idle_timeout, idle_policy, group, ready_pattern, ready_timeout, restart,
-      stop_signal, grace, grep, signal, id, text, log_limit;
+  std::string name, cwd, idle_policy, group, ready_pattern, restart, stop_signal, grep, signal, id, text, log_limit;
+  std::optional<std::string> timeout, idle_timeout, ready_timeout, grace;  ///< durations, as given
   std::vector<std::string> env, after, command, ids;
   std::optional<int> ready_port, priority, tail;
   std::optional<long long> since;
   bool terminal = false, shell = false, wait = false, json = false, all = false, follow = false, only_stdout = false,
        only_stderr = false, any = false, no_newline = false, eof = false, allocate_port = false, stdin_pipe = false,
-       merge_stderr = false;
+       merge_stderr = false, replace = false;
   bool internal = false;  ///< ls: also tend's own tasks
   long long parallel = 0;
 };
 
 /// The options of `tend agent ...`.
 struct AgentOptions {
-  std::string task, repo, base, priority, setup, timeout, idle_timeout, into, strategy = "squash", id;
+  std::string task, repo, base, priority, setup, into, strategy = "squash", id;
+  std::optional<std::string> timeout, idle_timeout;  ///< durations, as given
   std::vector<std::string> constraints, copy, command, ids, files, keep_env;
   bool scrub_secrets = false;
   bool json = false, stat = false, any = false, ours = false, theirs = false, force = false;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "tend/core/duration.hpp"
+#include "tend/core/terminal_text.hpp"
 
 namespace tend::cli {
 
@@ -31,6 +32,8 @@ std::string coloured_state(const std::string& state, bool colour) {
 }
 
 std::string human_ms(std::int64_t ms) { return format_duration(Duration(ms)); }
+
+std::string shown(const json& text) { return escape_controls(text.get<std::string>()); }
 
 namespace {
 
@@ -101,14 +104,14 @@ std::string task_table(const json& tasks, bool colour) {
   std::vector<std::vector<std::string>> rows{header};
   std::vector<std::string> commands{"COMMAND"};
   for (const auto& t : tasks) {
-    std::vector<std::string> r = {std::to_string(t["id"].get<std::uint64_t>()), t["name"].get<std::string>(),
+    std::vector<std::string> r = {std::to_string(t["id"].get<std::uint64_t>()), shown(t["name"]),
                                   state_text(t), exit_text(t), human_ms(t["duration_ms"].get<std::int64_t>())};
     if (any_port) r.push_back(t.value("port", json()).is_null() ? "-" : std::to_string(t["port"].get<int>()));
     if (any_reason) r.push_back(reason_cell(t).empty() ? "-" : reason_cell(t));
     rows.push_back(std::move(r));
     // A task tend started for an agent says which ticket it works on.
-    std::string command = t["command"].get<std::string>();
-    if (t.contains("owner") && t["owner"].is_string()) command = "[" + t["owner"].get<std::string>() + "] " + command;
+    std::string command = shown(t["command"]);
+    if (t.contains("owner") && t["owner"].is_string()) command = "[" + shown(t["owner"]) + "] " + command;
     commands.push_back(std::move(command));
   }
   std::vector<std::size_t> width(header.size());
@@ -133,11 +136,11 @@ std::string status_page(const json& t, bool colour) {
   std::string out;
   auto row = [&](const char* key, const std::string& value) { out += fmt::format("{:<10} {}\n", key, value); };
   row("id", std::to_string(t["id"].get<std::uint64_t>()));
-  if (!t["name"].get<std::string>().empty()) row("name", t["name"].get<std::string>());
+  if (!t["name"].get<std::string>().empty()) row("name", shown(t["name"]));
   row("state", coloured_state(state_text(t), colour));
-  row("reason", t["reason"].get<std::string>());
-  row("command", t["command"].get<std::string>());
-  if (!t["cwd"].get<std::string>().empty()) row("cwd", t["cwd"].get<std::string>());
+  row("reason", shown(t["reason"]));
+  row("command", shown(t["command"]));
+  if (!t["cwd"].get<std::string>().empty()) row("cwd", shown(t["cwd"]));
   row("kind", t["kind"].get<std::string>());
   if (t["pid"].get<int>() > 0) row("pid", std::to_string(t["pid"].get<int>()));
   if (!t["exit_code"].is_null()) row("exit code", std::to_string(t["exit_code"].get<int>()));
@@ -151,17 +154,17 @@ std::string status_page(const json& t, bool colour) {
     row("timeout", limit_text(t["limits"]["timeout"]));
     row("idle", limit_text(t["limits"]["idle_timeout"]));
   }
-  for (const auto& warning : t.value("warnings", json::array())) row("warning", warning.get<std::string>());
+  for (const auto& warning : t.value("warnings", json::array())) row("warning", shown(warning));
   if (t.contains("stdout_bytes")) {
     row("output", fmt::format("{} bytes on stdout, {} on stderr", t["stdout_bytes"].get<std::uint64_t>(),
                               t["stderr_bytes"].get<std::uint64_t>()));
   }
-  if (!t.value("output_note", "").empty()) row("missing", t["output_note"].get<std::string>());
+  if (!t.value("output_note", "").empty()) row("missing", shown(t["output_note"]));
   if (t.contains("history") && t["history"].size() > 1) {
     out += "history\n";
     for (const auto& a : t["history"]) {
       out += fmt::format("  #{} {} {}\n", a["attempt"].get<int>(), a["ended_at"].get<std::string>(),
-                         a["reason"].get<std::string>());
+                         shown(a["reason"]));
     }
   }
   return out;

@@ -18,4 +18,9 @@ std::string status_page(const json& task, bool colour);
 /// "1.2s", "3m4s": a duration in milliseconds for people.
 std::string human_ms(std::int64_t ms);
 
+/// A string a task or a user supplied (name, command, reason), with its
+/// control characters and invalid UTF-8 made visible (escape_controls): safe
+/// to print in a table.
+std::string shown(const json& text);
+
 }  // namespace tend::cli

@@ -13,11 +13,6 @@
 namespace tend::cli {
 namespace {
 
-json id_ref(const std::string& text) {
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) return std::stoll(text);
-  return text;
-}
-
 struct LogsRequest {
   json id;
   std::string stream = "both";
@@ -27,7 +22,7 @@ struct LogsRequest {
 LogsRequest logs_request(const Options& o) {
   if (o.only_stdout && o.only_stderr) throw UsageError("--stdout and --stderr: choose one (or neither for both)");
   LogsRequest r;
-  r.id = id_ref(o.id);
+  r.id = task_ref(o.id);
   if (o.only_stdout) r.stream = "stdout";
   if (o.only_stderr) r.stream = "stderr";
   if (o.since) {

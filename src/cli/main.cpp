@@ -16,6 +16,25 @@
 
 using namespace tend::cli;
 
+namespace {
+
+// One value per occurrence. CLI11 lets a repeatable (vector) option take
+// every word up to the next option, so `--env A=1 -- sh -c 'echo $A'` lost
+// `--` and `sh` to --env and choked on -c.
+CLI::Option* repeatable(CLI::Option* option) {
+  return option->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+// An optional, not a string left empty: `--timeout ''` is a mistake to
+// report, not the same as no --timeout.
+CLI::Option* duration(CLI::App* command, const std::string& name, std::optional<std::string>& into,
+                      const std::string& help) {
+  return command->add_option_function<std::string>(
+      name, [&into](const std::string& text) { into = text; }, help);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"tend: runs and looks after background work", "tend"};
   app.require_subcommand(1);
@@ -24,24 +43,27 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "Start a task and print its id");
   run->footer(run_limits_footer());
-  run->add_option("--name", o.name, "A name to refer to it by");
+  run->add_option("--name", o.name,
+                  "A name to refer to it by: 1-64 bytes, no control characters or /, not all digits; "
+                  "unique among live tasks");
+  run->add_flag("--replace", o.replace, "With --name: stop the live task of that name first, then start");
   run->add_option("--cwd", o.cwd, "Working directory (default: here)");
-  run->add_option("--env", o.env, "Set a variable, K=V (repeatable)");
-  run->add_option("--timeout", o.timeout, "Wall-clock limit (500ms, 30s, 5m, 1h; 0 for none)");
-  run->add_option("--idle-timeout", o.idle_timeout, "Longest silence on its output (0 for none)");
+  repeatable(run->add_option("--env", o.env, "Set a variable, K=V (repeatable)"));
+  duration(run, "--timeout", o.timeout, "Wall-clock limit (500ms, 30s, 5m, 1h; 0 for none; at most 100 years)");
+  duration(run, "--idle-timeout", o.idle_timeout, "Longest silence on its output (0 for none)");
   run->add_option("--idle-policy", o.idle_policy, "What silence does: warn or stop");
   run->add_flag("--terminal", o.terminal, "Run on a pseudo-terminal");
   run->add_flag("--shell", o.shell, "Run the command through /bin/sh -c");
   run->add_option("--group", o.group, "Queue group");
-  run->add_option("--after", o.after, "Start only after this task succeeded (repeatable)");
+  repeatable(run->add_option("--after", o.after, "Start only after this task succeeded (repeatable)"));
   run->add_option("--priority", o.priority, "Higher starts first");
   run->add_option("--ready-pattern", o.ready_pattern, "Ready once a line matches this regex (RE2 syntax, at most 4096 bytes)");
   run->add_option("--ready-port", o.ready_port, "Ready once this localhost port accepts (0: the allocated $PORT)");
-  run->add_option("--ready-timeout", o.ready_timeout, "How long to wait for readiness (default 60s)");
+  duration(run, "--ready-timeout", o.ready_timeout, "How long to wait for readiness (default 60s)");
   run->add_flag("--port", o.allocate_port, "Hand the task a free port in $PORT (printed after the id)");
   run->add_option("--restart", o.restart, "no, on-failure or always");
   run->add_option("--stop-signal", o.stop_signal, "The first signal of a stop (default TERM)");
-  run->add_option("--grace", o.grace, "Time between the stop signal and KILL (default 5s)");
+  duration(run, "--grace", o.grace, "Time between the stop signal and KILL (default 5s)");
   run->add_flag("--stdin", o.stdin_pipe, "Keep its stdin open for tend send");
   run->add_flag("--merge-stderr", o.merge_stderr, "Send its stderr to its stdout: one stream, in exact order");
   run->add_option("--log-limit", o.log_limit,
@@ -72,12 +94,12 @@ int main(int argc, char** argv) {
   auto* wait = app.add_subcommand("wait", "Wait for tasks to end");
   wait->add_option("ids", o.ids, "Task ids or names")->required();
   wait->add_flag("--any", o.any, "Return when the first ends");
-  wait->add_option("--timeout", o.timeout, "Give up waiting after this long (the tasks go on)");
+  duration(wait, "--timeout", o.timeout, "Give up waiting after this long (the tasks go on)");
   wait->add_flag("--json", o.json, "JSON");
 
   auto* kill = app.add_subcommand("kill", "Stop tasks (TERM, grace, KILL) or send one signal");
   kill->add_option("ids", o.ids, "Task ids or names")->required();
-  kill->add_option("--grace", o.grace, "Time between TERM and KILL (default 5s)");
+  duration(kill, "--grace", o.grace, "Time between TERM and KILL (default 5s)");
   kill->add_option("--signal", o.signal, "Send only this signal (with --grace: start the stop with it)");
 
   auto* send = app.add_subcommand("send", "Write to a task's terminal or stdin");
@@ -120,14 +142,14 @@ int main(int argc, char** argv) {
   a_spawn->add_option("--base", ao.base, "Branch to start from (default: the current branch)");
   a_spawn->add_option("--priority", ao.priority, "low, normal, high or critical")
       ->check(CLI::IsMember({"low", "normal", "high", "critical"}));
-  a_spawn->add_option("--constraint", ao.constraints, "NAME=TEXT, a rule for the agent (repeatable)");
-  a_spawn->add_option("--copy", ao.copy, "An untracked or ignored file to copy into its worktree (repeatable)");
+  repeatable(a_spawn->add_option("--constraint", ao.constraints, "NAME=TEXT, a rule for the agent (repeatable)"));
+  repeatable(a_spawn->add_option("--copy", ao.copy, "An untracked or ignored file to copy into its worktree (repeatable)"));
   a_spawn->add_option("--setup", ao.setup, "A shell command run in the worktree first");
-  a_spawn->add_option("--timeout", ao.timeout, "The agent's wall-clock limit (default 1h)");
-  a_spawn->add_option("--idle-timeout", ao.idle_timeout, "Stop the agent after this long without output (default 10m)");
+  duration(a_spawn, "--timeout", ao.timeout, "The agent's wall-clock limit (default 1h)");
+  duration(a_spawn, "--idle-timeout", ao.idle_timeout, "Stop the agent after this long without output (default 10m)");
   a_spawn->add_flag("--scrub-secrets", ao.scrub_secrets,
                     "Keep credentials (AWS_*, GITHUB_TOKEN, *_API_KEY, *_TOKEN, ...) out of its environment");
-  a_spawn->add_option("--keep-env", ao.keep_env, "With --scrub-secrets: a secret it may still see (repeatable)");
+  repeatable(a_spawn->add_option("--keep-env", ao.keep_env, "With --scrub-secrets: a secret it may still see (repeatable)"));
   a_spawn->add_flag("--json", ao.json, "Print the agent as JSON");
   a_spawn->add_option("command", ao.command, "The agent program and its arguments (after --)")->required();
   auto* a_ls = agent->add_subcommand("ls", "List agents");
@@ -141,7 +163,7 @@ int main(int argc, char** argv) {
   auto* a_wait = agent->add_subcommand("wait", "Wait for agents to end");
   a_wait->add_option("ids", ao.ids, "Ticket ids")->required();
   a_wait->add_flag("--any", ao.any, "Return when the first ends");
-  a_wait->add_option("--timeout", ao.timeout, "Give up waiting after this long (the agents go on)");
+  duration(a_wait, "--timeout", ao.timeout, "Give up waiting after this long (the agents go on)");
   a_wait->add_flag("--json", ao.json, "JSON");
   auto* a_merge = agent->add_subcommand("merge", "Merge an agent's branch (exit 1 on conflict)");
   a_merge->add_option("id", ao.id, "Ticket id")->required();
@@ -217,7 +239,8 @@ int main(int argc, char** argv) {
     return kUsage;
   } catch (const tend::rpc::RpcError& e) {
     std::cerr << "tend: " << e.what() << "\n";  // readiness errors carry the output tail in the message
-    bool usage = e.code() == tend::rpc::error_code::no_such_task || e.code() == tend::rpc::error_code::invalid_params;
+    bool usage = e.code() == tend::rpc::error_code::no_such_task || e.code() == tend::rpc::error_code::invalid_params ||
+                 e.code() == tend::rpc::error_code::name_in_use;
     return usage ? kUsage : 1;
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

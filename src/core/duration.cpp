@@ -18,10 +18,15 @@ std::optional<double> unit_ms(std::string_view unit) {
   return std::nullopt;
 }
 
+[[noreturn]] void too_long(std::string_view what) {
+  throw DurationError(fmt::format("{} is longer than the limit of {}", what, kMaxDurationText));
+}
+
 }  // namespace
 
-std::optional<Duration> parse_duration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
+Duration duration_of_text(std::string_view text) {
+  auto invalid = [&] { return DurationError(fmt::format("invalid duration \"{}\"", text)); };
+  if (text.empty()) throw DurationError("invalid duration \"\" (empty)");
   double total_ms = 0;
   bool any = false;
   size_t i = 0;
@@ -33,26 +38,52 @@ std::optional<Duration> parse_duration(std::string_view text) {
       ++i;
     }
     std::string_view number = text.substr(start, i - start);
-    if (number.empty() || number == ".") return std::nullopt;
+    if (number.empty() || number == ".") throw invalid();
     size_t unit_start = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
     if (unit.empty()) {
-      if (any || i != text.size()) return std::nullopt;  // a bare number stands alone
+      if (any || i != text.size()) throw invalid();  // a bare number stands alone
       unit = "s";
     }
     auto scale = unit_ms(unit);
-    if (!scale) return std::nullopt;
+    if (!scale) throw invalid();
     // from_chars, not stod: a number too large for a double is a bad
     // duration, not an exception (found by fuzz/duration_fuzzer.cpp).
     double value = 0;
     auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-    if (ec != std::errc() || end != number.data() + number.size()) return std::nullopt;
+    if (ec == std::errc::result_out_of_range) too_long(fmt::format("\"{}\"", text));
+    if (ec != std::errc() || end != number.data() + number.size()) throw invalid();
     total_ms += value * *scale;
     any = true;
   }
-  if (!any || !std::isfinite(total_ms) || total_ms > 1e15) return std::nullopt;
+  if (!any) throw invalid();
+  if (!std::isfinite(total_ms) || total_ms > static_cast<double>(kMaxDuration.count())) {
+    too_long(fmt::format("\"{}\"", text));
+  }
   return Duration(static_cast<Duration::rep>(std::llround(total_ms)));
+}
+
+Duration duration_of_ms(std::int64_t ms) {
+  if (ms < 0) throw DurationError(fmt::format("{} ms is negative", ms));
+  if (ms > kMaxDuration.count()) too_long(fmt::format("{} ms", ms));
+  return Duration(ms);
+}
+
+Duration duration_of_seconds(double seconds) {
+  if (std::isnan(seconds)) throw DurationError("NaN is not a number of seconds");
+  if (seconds < 0) throw DurationError(fmt::format("{} s is negative", seconds));
+  // Compared as seconds, before the product: infinity and 1e300 stay out of llround.
+  if (seconds > static_cast<double>(kMaxDuration.count()) / 1000.0) too_long(fmt::format("{} s", seconds));
+  return Duration(static_cast<Duration::rep>(std::llround(seconds * 1000.0)));
+}
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  try {
+    return duration_of_text(text);
+  } catch (const DurationError&) {
+    return std::nullopt;
+  }
 }
 
 std::string format_duration(Duration d) {

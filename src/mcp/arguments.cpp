@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "tend/core/duration.hpp"
+#include "tend/rpc/task_ref.hpp"
 #include "tool.hpp"
 
 namespace tend::mcp {
@@ -131,18 +133,20 @@ json check_arguments(const json& schema, const json& arguments) {
 std::optional<std::int64_t> seconds_arg(const json& arguments, const char* name) {
   auto it = arguments.find(name);
   if (it == arguments.end() || it->is_null()) return std::nullopt;
-  return static_cast<std::int64_t>(std::llround(it->get<double>() * 1000.0));
+  try {
+    return duration_of_seconds(it->get<double>()).count();
+  } catch (const DurationError& e) {
+    throw ToolError(fmt::format("argument \"{}\" must be 0 to {} seconds ({}): {}", name,
+                                kMaxDuration.count() / 1000, kMaxDurationText, e.what()));
+  }
 }
 
 json task_ref(const json& value) {
-  if (value.is_string()) {
-    const auto& text = value.get_ref<const std::string&>();
-    if (!text.empty() && text.size() < 18 && text.find_first_not_of("0123456789") == std::string::npos) {
-      return std::stoll(text);
-    }
+  try {
+    return rpc::parse_task_ref(value).to_json();
+  } catch (const rpc::TaskRefError& e) {
+    throw ToolError(e.what());
   }
-  if (value.is_number_float()) return static_cast<std::int64_t>(value.get<double>());
-  return value;
 }
 
 }  // namespace tend::mcp

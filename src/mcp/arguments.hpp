@@ -18,11 +18,14 @@ using nlohmann::json;
 /// whole numbers given as 5.0 made integers where the schema wants one.
 json check_arguments(const json& schema, const json& arguments);
 
-/// A duration given in seconds (fractions allowed), as whole milliseconds.
+/// A duration given in seconds (fractions allowed), as whole milliseconds;
+/// throws ToolError for what every duration refuses (core/duration.hpp:
+/// negative, NaN, infinite, past kMaxDuration).
 std::optional<std::int64_t> seconds_arg(const json& arguments, const char* name);
 
 /// A task reference for the daemon: an id (a number, or digits in a string)
-/// or a name.
+/// or a name, parsed by rpc::parse_task_ref; throws ToolError for an empty
+/// one or an id no task can have.
 json task_ref(const json& value);
 
 }  // namespace tend::mcp

@@ -40,8 +40,8 @@ std::vector<Tool> make_table() {
                        "command": {"type": "string", "description": "The command line, as you would type it in a shell (pipes, &&, redirections work)."},
                        "cwd": {"type": "string", "description": "Working directory (default: the directory the MCP server runs in). Relative paths are taken from there."},
                        "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Environment variables to set on top of the server's environment."},
-                       "timeout_s": {"type": "number", "minimum": 0, "description": "Stop the command (TERM, then KILL) after this many seconds; it then ends as timed_out. 0: no limit. Default: tend's policy for known commands, else none."},
-                       "idle_timeout_s": {"type": "number", "minimum": 0, "description": "Stop it when it writes no output for this many seconds (a hang); it then ends as stalled. 0: no limit."},
+                       "timeout_s": {"type": "number", "minimum": 0, "description": "Stop the command (TERM, then KILL) after this many seconds; it then ends as timed_out. 0: no limit; at most 100 years. Default: tend's policy for known commands, else none."},
+                       "idle_timeout_s": {"type": "number", "minimum": 0, "description": "Stop it when it writes no output for this many seconds (a hang); it then ends as stalled. 0: no limit; at most 100 years."},
                        "log_limit": {"type": "integer", "minimum": 0, "description": "Keep at most this many bytes of its output: the first part and the last 64 MiB (default 1073741824, 1 GiB; 0: no limit)."},
                        "background": {"type": "boolean", "description": "Return at once with the task id instead of waiting for the command to finish."},
                        "wait_s": {"type": "number", "minimum": 0, "maximum": 50, "description": "How long to wait for it inline before it goes to the background (default 15)."}
@@ -192,7 +192,7 @@ std::vector<Tool> make_table() {
                        "handles": {"type": "array", "items": {"type": "string"}, "description": "Files that matter for the task, listed in its prompt."},
                        "copy": {"type": "array", "items": {"type": "string"}, "description": "Untracked or ignored files to copy into its worktree (e.g. .env)."},
                        "setup": {"type": "string", "description": "A shell command run in the worktree before the agent (e.g. npm ci)."},
-                       "timeout_s": {"type": "number", "minimum": 0, "description": "Stop the agent after this many seconds (default 3600)."},
+                       "timeout_s": {"type": "number", "minimum": 0, "description": "Stop the agent after this many seconds (default 3600; at most 100 years)."},
                        "idle_timeout_s": {"type": "number", "minimum": 0, "description": "Stop it after this long without output: a hang (default 600)."},
                        "scrub_secrets": {"type": "boolean", "description": "Keep credentials (AWS_*, GITHUB_TOKEN, *_API_KEY, *_TOKEN, ...) out of its environment."},
                        "keep_env": {"type": "array", "items": {"type": "string"}, "description": "With scrub_secrets: the secrets it may still see (its own model key)."}

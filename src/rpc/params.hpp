@@ -62,11 +62,25 @@ inline std::int64_t non_negative(const json& p, const char* name, std::int64_t f
   return v.value_or(fallback);
 }
 
+/// A duration in milliseconds, checked as every duration is (duration.hpp):
+/// 0 up to kMaxDuration.
 inline std::optional<Duration> duration_ms(const json& p, const char* name) {
-  auto v = optional<std::int64_t>(p, name);
-  if (!v) return std::nullopt;
-  if (*v < 0) bad(name, "zero or more milliseconds");
-  return Duration(*v);
+  auto it = p.find(name);
+  if (it == p.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer()) bad(name, "a whole number of milliseconds");
+  auto refuse = [&](const std::string& why) {
+    return RpcError(error_code::invalid_params,
+                    fmt::format("invalid params: \"{}\" must be 0 to {} milliseconds ({}): {}", name,
+                                kMaxDuration.count(), kMaxDurationText, why));
+  };
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxDuration.count())) {
+    throw refuse(fmt::format("{} ms is longer than the limit of {}", it->get<std::uint64_t>(), kMaxDurationText));
+  }
+  try {
+    return duration_of_ms(it->get<std::int64_t>());
+  } catch (const DurationError& e) {
+    throw refuse(e.what());
+  }
 }
 
 }  // namespace tend::rpc::params

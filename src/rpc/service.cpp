@@ -8,6 +8,9 @@
 
 #include "params.hpp"
 #include "tend/core/pattern.hpp"
+#include "tend/core/task_name.hpp"
+#include "tend/core/terminal_text.hpp"
+#include "tend/rpc/task_ref.hpp"
 #include "task_activity.hpp"
 #include "tend/process/signals.hpp"
 #include "tend/store/task_codec.hpp"
@@ -71,27 +74,28 @@ void Service::make_durable() {
 }
 
 TaskPtr Service::resolve(const json& ref) const {
-  if (ref.is_number_integer()) {
-    auto id = ref.get<std::int64_t>();
-    if (id > 0) {
-      if (auto task = sup_.find(static_cast<TaskId>(id))) return task;
-    }
-    throw RpcError(error_code::no_such_task, fmt::format("no task {}", id));
+  TaskRef parsed;
+  try {
+    parsed = parse_task_ref(ref);
+  } catch (const TaskRefError& e) {
+    if (e.kind() == TaskRefError::Kind::no_such_task) throw RpcError(error_code::no_such_task, e.what());
+    throw RpcError(error_code::invalid_params, fmt::format("invalid params: {}", e.what()));
   }
-  if (ref.is_string()) {
-    std::string name = ref.get<std::string>();
-    // A number written as a string is an id; anything else a name (the newest with it).
-    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) {
-      return resolve(json(std::stoll(name)));
-    }
-    TaskPtr found;
-    for (const auto& t : sup_.tasks()) {
-      if (t->spec().name == name) found = t;
-    }
-    if (!found) throw RpcError(error_code::no_such_task, fmt::format("no task named \"{}\"", name));
-    return found;
+  if (parsed.id) {
+    if (auto task = sup_.find(*parsed.id)) return task;
+    throw RpcError(error_code::no_such_task, fmt::format("no task {}", *parsed.id));
   }
-  throw RpcError(error_code::invalid_params, "invalid params: a task is named by its id (a number) or its name");
+  if (auto task = find_by_name(parsed.name)) return task;
+  throw RpcError(error_code::no_such_task, fmt::format("no task named \"{}\"", escape_controls(parsed.name)));
+}
+
+TaskPtr Service::find_by_name(const std::string& name) const {
+  // tasks() is in id order: the last found is the newest.
+  TaskPtr live, ended;
+  for (const auto& t : sup_.tasks()) {
+    if (t->spec().name == name) (t->finished() ? ended : live) = t;
+  }
+  return live ? live : ended;
 }
 
 std::vector<TaskPtr> Service::resolve_all(Params p) const {
@@ -154,10 +158,16 @@ asio::awaitable<json> Service::run(Params p) {
   if (argv && argv->empty()) bad("argv", "a non-empty list");
   if (argv) spec.argv = *argv;
   spec.shell_command = shell;
-  spec.name = optional<std::string>(p, "name").value_or("");
-  if (!spec.name.empty() && spec.name.find_first_not_of("0123456789") == std::string::npos) {
-    bad("name", "not a number (numbers are ids)");
+  if (auto name = optional<std::string>(p, "name")) {
+    if (auto problem = task_name_problem(*name)) {
+      throw RpcError(error_code::invalid_params,
+                     fmt::format("invalid params: \"name\" {}: a name is 1 to {} bytes of UTF-8 without control "
+                                 "characters or \"/\", and not all digits",
+                                 *problem, kMaxTaskNameBytes));
+    }
+    spec.name = *name;
   }
+  const bool replace = optional<bool>(p, "replace").value_or(false);
   spec.cwd = optional<std::string>(p, "cwd").value_or("");
   if (auto it = p.find("env"); it != p.end() && !it->is_null()) {
     if (!it->is_object()) bad("env", "an object of string values");
@@ -228,6 +238,7 @@ asio::awaitable<json> Service::run(Params p) {
   const bool wait_ready = !spec.ready.empty() && optional<bool>(p, "wait_ready").value_or(true);
   const Duration ready_timeout = duration_ms(p, "ready_timeout_ms").value_or(Duration(std::chrono::seconds(60)));
 
+  if (!spec.name.empty()) co_await take_name(spec.name, replace);
   TaskPtr task = sup_.submit(std::move(spec));
   persist(task);
   if (wait_ready) {
@@ -244,6 +255,29 @@ asio::awaitable<json> Service::run(Params p) {
     }
   }
   co_return status_json(task);
+}
+
+asio::awaitable<void> Service::take_name(const std::string& name, bool replace) {
+  auto live_named = [&]() -> TaskPtr {
+    TaskPtr found = find_by_name(name);
+    return found && !found->finished() ? found : nullptr;
+  };
+  TaskPtr live = live_named();
+  if (!live) co_return;
+  auto taken = [&](const TaskPtr& t) {
+    return RpcError(error_code::name_in_use,
+                    fmt::format("the name \"{}\" belongs to task {}, which is {}: stop it first, or replace it "
+                                "(tend run --replace; \"replace\": true)",
+                                escape_controls(name), t->id(), to_string(t->state())),
+                    {{"id", t->id()}});
+  };
+  if (!replace) throw taken(live);
+  // Its own ladder (TERM, grace, KILL by default), and the new task starts
+  // only once the old one has ended: a server must free its port first.
+  co_await sup_.async_stop(live);
+  persist(live);
+  // Another run may have taken the name while this one waited.
+  if (TaskPtr other = live_named()) throw taken(other);
 }
 
 json Service::list(Params p) {

@@ -243,3 +243,23 @@ TEST_F(AgentCli, BadRequestsAreUsageErrorsOrClearRefusals) {
 
 }  // namespace
 }  // namespace tend::test
+
+namespace tend::test {
+namespace {
+
+TEST_F(AgentCli, RepeatableSpawnOptionsRightBeforeTheCommandLeaveTheCommandAlone) {
+  repo.write("notes.local", "copied\n");  // untracked: only --copy brings it
+  Result r = agent({"spawn", "--task", "read notes", "--repo", repo.path().string(), "--scrub-secrets",
+                    "--constraint", "style=short", "--keep-env", "KEPT_TOKEN", "--copy", "notes.local", "--", "sh",
+                    "-c", "cat notes.local > \"$TEND_RESULT_FILE\"; echo \"$KEPT_TOKEN\" >> \"$TEND_RESULT_FILE\""},
+                   {{"KEPT_TOKEN", "kept"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string id = agents::trim_right(r.out);
+  ASSERT_EQ(agent({"wait", id, "--timeout", "60s"}).exit_code, 0);
+  nlohmann::json status = nlohmann::json::parse(agent({"status", id, "--json"}).out);
+  EXPECT_EQ(status["summary"], "copied\nkept\n") << status.dump();
+  EXPECT_EQ(status["constraints"], nlohmann::json({{"style", "short"}})) << status.dump();
+}
+
+}  // namespace
+}  // namespace tend::test

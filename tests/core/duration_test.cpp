@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 using namespace tend;
@@ -36,4 +37,46 @@ TEST(Duration, FormatsReadably) {
   EXPECT_EQ(format_duration(Duration(1500)), "1.5s");
   EXPECT_EQ(format_duration(Duration(5min)), "5m");
   EXPECT_EQ(format_duration(Duration(3723s)), "1h2m3s");
+}
+
+TEST(Duration, AnythingOverAHundredYearsIsRefusedNamingTheLimit) {
+  // 2562048h is just past 2^63-1 ns: before, it passed and a task given it
+  // ended at once as timed out (now + timeout wrapped to the past).
+  for (const char* too_long : {"2562048h", "36525d1ms", "99999999999999999d", "5" "000000000000000000000000s"}) {
+    try {
+      duration_of_text(too_long);
+      ADD_FAILURE() << too_long << " was taken";
+    } catch (const DurationError& e) {
+      EXPECT_NE(std::string(e.what()).find("longer than the limit of 100 years"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(duration_of_text("36524d"), Duration(36524 * 24h));
+  EXPECT_EQ(kMaxDuration, std::chrono::duration_cast<Duration>(std::chrono::years(100)));
+}
+
+TEST(Duration, AnEmptyDurationIsAnErrorNotNone) {
+  EXPECT_THROW(duration_of_text(""), DurationError);
+  EXPECT_FALSE(parse_duration(""));
+}
+
+TEST(Duration, MillisecondsFromAClientAreCheckedAgainstTheSameLimit) {
+  EXPECT_EQ(duration_of_ms(0), Duration(0));
+  EXPECT_EQ(duration_of_ms(kMaxDuration.count()), kMaxDuration);
+  EXPECT_THROW(duration_of_ms(kMaxDuration.count() + 1), DurationError);
+  EXPECT_THROW(duration_of_ms(std::numeric_limits<std::int64_t>::max()), DurationError);
+  EXPECT_THROW(duration_of_ms(-1), DurationError);
+}
+
+TEST(Duration, SecondsFromAClientRefuseNanInfinityNegativesAndTheTooLong) {
+  EXPECT_EQ(duration_of_seconds(1.5), Duration(1500));
+  EXPECT_EQ(duration_of_seconds(0), Duration(0));
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                     -std::numeric_limits<double>::infinity(), -0.5, 1e10, 1e300}) {
+    EXPECT_THROW(duration_of_seconds(bad), DurationError) << bad;
+  }
+  try {
+    duration_of_seconds(1e10);
+  } catch (const DurationError& e) {
+    EXPECT_NE(std::string(e.what()).find("100 years"), std::string::npos) << e.what();
+  }
 }

@@ -53,6 +53,38 @@ TEST(McpServer, AToolCallWithABadArgumentIsAnErrorResultNamingIt) {
   EXPECT_NE(text_of(r).find("no task 424242"), std::string::npos) << text_of(r);
 }
 
+TEST(McpServer, AnEmptyTaskIdIsAnErrorAndStopsNothing) {
+  TendHome home;
+  McpProcess mcp(home);
+  mcp.initialize();
+  json started = mcp.call_tool(1, "shell_run", {{"command", "sleep 60"}, {"background", true}});
+  ASSERT_FALSE(started.value("isError", false)) << started.dump();
+  for (const char* tool : {"task_kill", "task_output", "task_status"}) {
+    json r = mcp.call_tool(2, tool, {{"id", ""}});
+    EXPECT_TRUE(r["isError"].get<bool>()) << tool;
+    EXPECT_NE(text_of(r).find("empty task reference"), std::string::npos) << tool << ": " << text_of(r);
+  }
+  json zero = mcp.call_tool(3, "task_output", {{"id", "99999999999999999999"}});
+  EXPECT_TRUE(zero["isError"].get<bool>());
+  EXPECT_NE(text_of(zero).find("no task 99999999999999999999"), std::string::npos) << text_of(zero);
+  json status = mcp.call_tool(4, "task_status", {{"id", 1}});
+  EXPECT_EQ(status["structuredContent"]["task"]["state"], "running") << status.dump();
+  mcp.call_tool(5, "task_kill", {{"id", 1}, {"grace_s", 1}});
+}
+
+TEST(McpServer, DurationsPastAHundredYearsAreRefusedNotATimeoutAtOnce) {
+  TendHome home;
+  McpProcess mcp(home);
+  mcp.initialize();
+  json r = mcp.call_tool(1, "shell_run", {{"command", "echo ran"}, {"timeout_s", 1e10}});
+  EXPECT_TRUE(r["isError"].get<bool>()) << r.dump();
+  EXPECT_NE(text_of(r).find("\"timeout_s\""), std::string::npos) << text_of(r);
+  EXPECT_NE(text_of(r).find("100 years"), std::string::npos) << text_of(r);
+  json fine = mcp.call_tool(2, "shell_run", {{"command", "echo ran"}, {"timeout_s", 3e9}});
+  EXPECT_FALSE(fine.value("isError", false)) << fine.dump();
+  EXPECT_EQ(fine["structuredContent"]["task"]["state"], "succeeded") << fine.dump();
+}
+
 TEST(McpServer, ACommandThatCannotStartSaysWhy) {
   TendHome home;
   McpProcess mcp(home);

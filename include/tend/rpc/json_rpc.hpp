@@ -23,6 +23,7 @@ constexpr int no_such_task = -32001;   ///< the id or name names no task
 constexpr int task_error = -32002;     ///< the task cannot do that (not running, no stdin, ...)
 constexpr int spawn_failed = -32003;   ///< the program or cwd is wrong
 constexpr int not_ready = -32004;      ///< readiness failed (exited, timed out)
+constexpr int name_in_use = -32007;    ///< a live task has that name (data: its "id")
 }  // namespace error_code
 
 /// An error to send back: code, message, optional data.

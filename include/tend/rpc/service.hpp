@@ -64,7 +64,13 @@ class Service {
   json set_parallel(Params p, bool is_group_add);
   json subscribe(Params p, const std::shared_ptr<Session>& session);
 
+  /// The task a reference names: by id, or by name the live task of that
+  /// name before the newest that ended.
   TaskPtr resolve(const json& id_or_name) const;
+  TaskPtr find_by_name(const std::string& name) const;
+  /// Frees `name` for a new task: throws name_in_use while a live task has
+  /// it, unless `replace`, which stops that task and waits for its end.
+  asio::awaitable<void> take_name(const std::string& name, bool replace);
   std::vector<TaskPtr> resolve_all(Params p) const;
   void forget(const TaskPtr& task);
 

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "tend/core/byte_size.hpp"
 #include "tend/core/duration.hpp"
 #include "tend/core/terminal_text.hpp"
 
@@ -153,6 +154,10 @@ std::string status_page(const json& t, bool colour) {
   if (t.contains("limits")) {
     row("timeout", limit_text(t["limits"]["timeout"]));
     row("idle", limit_text(t["limits"]["idle_timeout"]));
+  }
+  if (t.contains("log_limit")) {
+    const auto cap = t["log_limit"].get<std::uint64_t>();
+    row("log limit", cap == 0 ? "none" : format_byte_size(cap) + " per stream");
   }
   for (const auto& warning : t.value("warnings", json::array())) row("warning", shown(warning));
   if (t.contains("stdout_bytes")) {

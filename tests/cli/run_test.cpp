@@ -86,6 +86,7 @@ TEST(CliRun, ATaskStartedByHandHasNoHiddenLimits) {
   auto page = home.tend({"status", "1"}).out;
   EXPECT_TRUE(std::regex_search(page, std::regex("timeout +none\n"))) << page;
   EXPECT_TRUE(std::regex_search(page, std::regex("idle +none\n"))) << page;
+  EXPECT_TRUE(std::regex_search(page, std::regex("log limit +1.0 GiB per stream\n"))) << page;
 
   ASSERT_EQ(home.tend({"run", "--timeout", "5m", "--idle-timeout", "0", "--", "sleep", "200"}).exit_code, 0);
   st = home.tend_json({"status", "2", "--json"});

@@ -33,7 +33,10 @@ namespace {
 
 TEST(Crash, SigkillOfTheDaemonLosesNoTaskAndNoByte) {
   TendHome home;
-  const char* counter = "i=0; while :; do echo $i; i=$((i+1)); done";
+  // A pause every 1000 lines bounds the output (and so the test's time) by
+  // the clock, not by how fast the daemon drains it: under ASan a slow daemon
+  // let unthrottled counters write gigabytes and the test ran past its limit.
+  const char* counter = "i=0; while :; do echo $i; i=$((i+1)); [ $((i % 1000)) -ne 0 ] || sleep 0.01; done";
   for (int i = 0; i < 3; ++i) ASSERT_EQ(home.tend({"run", "--shell", "--", counter}).exit_code, 0);
   ASSERT_TRUE(eventually([&] {
     auto ls = home.tend_json({"ls", "--json"});

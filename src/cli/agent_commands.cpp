@@ -29,7 +29,7 @@ std::string first_line(const std::string& text, std::size_t width = 60) {
 
 void print_agent(const json& a) {
   // Why it ended, in words; "success" or "failure" only when no reason was recorded.
-  std::string outcome = a["reason"].is_string()     ? fmt::format(" ({})", a["reason"].get<std::string>())
+  std::string outcome = a["reason"].is_string()     ? fmt::format(" ({})", shown(a["reason"]))
                         : a["success"].is_boolean() ? (a["success"].get<bool>() ? " (success)" : " (failure)")
                                                     : "";
   std::cout << fmt::format("agent {}: {}{}\n", text_or(a["id"]), text_or(a["status"]), outcome);

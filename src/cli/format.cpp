@@ -53,17 +53,15 @@ std::string state_text(const json& t) {
   return state;
 }
 
-// Text for one cell: control bytes escaped (\n, \x1b, ...) so a program's
-// name cannot move the cursor or break the row, then cut to `max` bytes
-// between characters and escapes, "..." saying so.
+// Text for one cell: escaped as escape_controls does (so a program's name
+// cannot move the cursor or break the row), then cut to `max` bytes between
+// characters and escapes, "..." saying so.
 std::string cell_text(std::string_view text, std::size_t max) {
   std::vector<std::string> pieces;  // one character, or one escape
-  for (unsigned char c : text) {
-    if ((c & 0xc0) == 0x80 && !pieces.empty()) pieces.back() += static_cast<char>(c);  // rest of a UTF-8 character
-    else if (c == '\n') pieces.push_back("\\n");
-    else if (c == '\t') pieces.push_back("\\t");
-    else if (c < 0x20 || c == 0x7f) pieces.push_back(fmt::format("\\x{:02x}", c));
-    else pieces.push_back(std::string(1, static_cast<char>(c)));
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = std::max<std::size_t>(utf8_char_at(text, i).length, 1);  // 1: a stray byte
+    pieces.push_back(escape_controls(text.substr(i, length)));
+    i += length;
   }
   std::string out;
   for (const auto& p : pieces) out += p;
@@ -111,8 +109,9 @@ std::string task_table(const json& tasks, bool colour) {
     if (any_reason) r.push_back(reason_cell(t).empty() ? "-" : reason_cell(t));
     rows.push_back(std::move(r));
     // A task tend started for an agent says which ticket it works on.
-    std::string command = shown(t["command"]);
-    if (t.contains("owner") && t["owner"].is_string()) command = "[" + shown(t["owner"]) + "] " + command;
+    // Raw here: cell_text escapes it, and cuts it between escapes.
+    std::string command = t["command"].get<std::string>();
+    if (t.contains("owner") && t["owner"].is_string()) command = "[" + t["owner"].get<std::string>() + "] " + command;
     commands.push_back(std::move(command));
   }
   std::vector<std::size_t> width(header.size());

@@ -9,6 +9,7 @@
 #include "client.hpp"
 #include "commands.hpp"
 #include "output_printer.hpp"
+#include "tend/core/terminal_text.hpp"
 
 namespace tend::cli {
 namespace {
@@ -98,7 +99,7 @@ int cmd_logs(const Options& o) {
     // As `tend wait` would: a closing line when it did not succeed, and its exit code.
     if (end.value("state", "") != "succeeded") {
       std::cerr << fmt::format("task {} {}: {}\n", end["id"].get<std::uint64_t>(), end.value("state", ""),
-                               end.value("reason", ""));
+                               escape_controls(end.value("reason", "")));
     }
     return wait_exit_code(end);
   }

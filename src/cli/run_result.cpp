@@ -11,7 +11,9 @@
 
 #include <fmt/format.h>
 
+#include "format.hpp"
 #include "output_printer.hpp"
+#include "tend/core/terminal_text.hpp"
 
 namespace tend::cli {
 namespace {
@@ -132,7 +134,7 @@ int report_started(const json& task, const Options& o) {
   // The task exists (ls shows it, failed), but nothing of it ran: say so now,
   // not only to whoever looks later.
   std::cout.flush();
-  if (!o.json) std::cerr << fmt::format("tend: task {} could not start: {}\n", id, failure.get<std::string>());
+  if (!o.json) std::cerr << fmt::format("tend: task {} could not start: {}\n", id, shown(failure));
   return start_failure_code(task);
 }
 
@@ -149,7 +151,7 @@ int wait_in_foreground(Client& client, const json& task, const Options& o) {
     // What its own output cannot say: that it never ran, or that tend stopped it.
     const bool never_ran = state == "failed" && reason.rfind("could not start", 0) == 0;
     if (never_ran || state == "timed_out" || state == "stalled") {
-      std::cerr << fmt::format("tend: task {} {}\n", end["id"].get<std::uint64_t>(), reason);
+      std::cerr << fmt::format("tend: task {} {}\n", end["id"].get<std::uint64_t>(), escape_controls(reason));
     }
   }
   if (end.value("start_failure", json()).is_string()) return start_failure_code(end);

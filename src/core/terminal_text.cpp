@@ -40,10 +40,6 @@ std::string strip_ansi(std::string_view text) {
   return out;
 }
 
-}  // namespace tend
-
-namespace tend {
-
 Utf8Char utf8_char_at(std::string_view text, std::size_t at) {
   auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(at);

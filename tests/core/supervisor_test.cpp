@@ -11,6 +11,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "support/test_support.hpp"
+#include "tend/process/testing.hpp"
 
 using namespace tend;
 using namespace std::chrono_literals;

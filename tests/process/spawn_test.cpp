@@ -14,6 +14,7 @@
 
 #include "support/test_support.hpp"
 #include "tend/process/process_table.hpp"
+#include "tend/process/testing.hpp"
 
 using namespace tend::process;
 using tend::test::TempDir;

@@ -25,6 +25,13 @@
 //   whatever the host program had blocked or ignored.
 // - Reuse. The pidfd comes with the child (CLONE_PIDFD) or is opened before
 //   the child can have been reaped, so it can never point at a recycled PID.
+//
+// The code: src/process/spawn.cpp builds a LaunchPlan from the options
+// (launch_plan.cpp: every check above, the environment, stdio), hands it to
+// one backend (spawn_clone3.cpp, with its stacks in child_stacks.cpp, or
+// spawn_posix.cpp), and kills and reaps a child made by a spawn that then
+// fails in one place (StartedChild). Tests switch backends through
+// tend/process/testing.hpp.
 
 #include <sys/types.h>
 
@@ -160,19 +167,6 @@ void set_window_size(int pty_master, unsigned short rows, unsigned short cols);
 /// Spawns a child in a new process group (a new session for a terminal).
 /// Throws SpawnError.
 SpawnedChild spawn(const SpawnOptions& options);
-
-/// How children are created: tend's own clone3 (x86-64, where the kernel
-/// allows it) or posix_spawn.
-enum class SpawnBackend { clone3, posix_spawn };
-
-/// The backend spawn() uses now: clone3 unless it is unavailable here or
-/// posix_spawn was asked for.
-SpawnBackend spawn_backend();
-
-/// Makes spawn() use posix_spawn (true) or go back to its own choice (false),
-/// process-wide: for tests of the fallback, and for hosts that must not see
-/// clone3.
-void use_posix_spawn(bool on);
 
 /// The environment `options` gives the child, as "K=V" strings.
 std::vector<std::string> child_environment(const SpawnOptions& options);

@@ -211,6 +211,9 @@ int cmd_kill(const Options& o) {
     if (t.contains("signal_sent")) {
       std::cout << fmt::format("{}: {}\n", t["id"].get<std::uint64_t>(),
                                t["signal_sent"].get<bool>() ? "signal sent" : "not running");
+    } else if (t.value("already_ended", false)) {
+      std::cout << fmt::format("{} {}: had already ended; nothing was sent\n", t["id"].get<std::uint64_t>(),
+                               t["state"].get<std::string>());
     } else {
       std::cout << fmt::format("{} {}: {}\n", t["id"].get<std::uint64_t>(), t["state"].get<std::string>(),
                                shown(t["reason"]));

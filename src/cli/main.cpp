@@ -13,6 +13,7 @@
 #include "tend/mcp/server.hpp"
 #include "tend/rpc/daemon.hpp"
 #include "tend/rpc/paths.hpp"
+#include "tend/version.hpp"
 
 using namespace tend::cli;
 
@@ -38,7 +39,7 @@ CLI::Option* duration(CLI::App* command, const std::string& name, std::optional<
 int main(int argc, char** argv) {
   CLI::App app{"tend: runs and looks after background work", "tend"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "tend 0.1.0");
+  app.set_version_flag("--version", std::string("tend ") + tend::kVersion);
   Options o;
 
   auto* run = app.add_subcommand("run", "Start a task and print its id");

@@ -6,6 +6,7 @@
 
 #include "tend/rpc/json_rpc.hpp"
 #include "tend/store/json_limits.hpp"
+#include "tend/version.hpp"
 
 namespace tend::mcp {
 namespace {
@@ -18,7 +19,7 @@ constexpr const char* kInstructions =
     "can wait until they are ready. Follow any task with task_output (by cursor), task_wait, task_status, and stop "
     "it with task_kill. Tasks outlive this conversation until killed; a notification tells you when one ends.";
 
-json server_info() { return {{"name", "tend"}, {"title", "tend"}, {"version", "0.1.0"}}; }
+json server_info() { return {{"name", "tend"}, {"title", "tend"}, {"version", kVersion}}; }
 
 // A JSON-RPC error raised while handling one request.
 struct ProtocolError {

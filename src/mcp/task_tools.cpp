@@ -121,29 +121,25 @@ ToolResult task_wait(ToolContext& ctx, const json& a) {
 
 ToolResult task_kill(ToolContext& ctx, const json& a) {
   const json id = task_ref(a["id"]);
-  json before = ctx.call("task.status", {{"id", id}});
-  if (is_finished(before)) {
-    ToolResult result;
-    result.text = "It had already ended; nothing was sent. " + describe_task(before);
-    result.structured = {{"task", task_facts(before)}, {"already_ended", true}};
-    return result;
-  }
   json params = {{"ids", json::array({id})}};
   if (a.contains("signal")) params["signal"] = a["signal"];
   if (auto ms = seconds_arg(a, "grace_s")) params["grace_ms"] = *ms;
+  // One call: the daemon says whether the task had already ended, so there
+  // is no window between a check and the kill.
   json r = ctx.call("task.kill", params);
   const json& task = r["tasks"].at(0);
+  const bool ended = task.value("already_ended", false);
   ToolResult result;
   if (task.contains("signal_sent")) {
     const bool sent = task["signal_sent"].get<bool>();
     result.text =
         sent ? fmt::format("Sent {} to task {} (now {}). It was not stopped: only that signal was sent.",
                            a["signal"].get<std::string>(), id.dump(), task.value("state", ""))
-             : fmt::format("Task {} has ended ({}): there was nothing to signal.", id.dump(), task.value("state", ""));
+             : fmt::format("Task {} had already ended ({}): nothing was sent.", id.dump(), task.value("state", ""));
     result.structured = task;
   } else {
-    result.text = describe_task(task);
-    result.structured = {{"task", task_facts(task)}, {"already_ended", false}};
+    result.text = ended ? "It had already ended; nothing was sent. " + describe_task(task) : describe_task(task);
+    result.structured = {{"task", task_facts(task)}, {"already_ended", ended}};
   }
   return result;
 }

@@ -56,6 +56,7 @@ bool Pidfd::send_signal_to_group(int sig) const {
     if (errno != EINVAL || g_group_flag.load(std::memory_order_relaxed) == GroupFlag::supported) return false;
     g_group_flag.store(GroupFlag::unsupported, std::memory_order_relaxed);
   }
+  if (reaped_) return false;  // kill(-pgid) is only safe while the leader is unreaped
   if (::kill(-pid_, sig) == 0) return true;
   return errno == ESRCH && send_signal(sig);
 }

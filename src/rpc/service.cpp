@@ -14,6 +14,7 @@
 #include "task_activity.hpp"
 #include "tend/process/signals.hpp"
 #include "tend/store/task_codec.hpp"
+#include "tend/version.hpp"
 
 namespace tend::rpc {
 
@@ -22,7 +23,6 @@ using namespace params;
 namespace {
 
 constexpr std::size_t kMaxRead = 16u << 20;
-constexpr const char* kVersion = "0.1.0";
 
 json status_json(const TaskPtr& task) { return store::status_to_json(task->status(), task->spec()); }
 
@@ -363,15 +363,27 @@ asio::awaitable<json> Service::kill(Params p) {
   if (sig && !grace) {
     // One signal, as kill(1) sends it.
     for (const auto& t : tasks) {
-      bool sent = sup_.kill(t, *sig);
-      result.push_back({{"id", t->id()}, {"signal_sent", sent}, {"state", to_string(t->state())}});
+      const bool ended = t->finished();
+      const bool sent = !ended && sup_.kill(t, *sig);
+      result.push_back({{"id", t->id()},
+                        {"signal_sent", sent},
+                        {"already_ended", ended},
+                        {"state", to_string(t->state())}});
     }
     co_return json{{"tasks", result}};
   }
+  // Which tasks had ended is read on the engine's thread, in the same step
+  // as the stop is asked for: no front end checks and then acts.
+  std::vector<bool> ended;
+  for (const auto& t : tasks) ended.push_back(t->finished());
   auto ladder = StopLadder::with_signal(sig.value_or(SIGTERM), grace.value_or(Duration(5000)));
   for (const auto& t : tasks) sup_.stop(t, ladder);
   co_await sup_.async_wait_all(tasks, std::nullopt);
-  for (const auto& t : tasks) result.push_back(status_json(t));
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    json task = status_json(tasks[i]);
+    task["already_ended"] = static_cast<bool>(ended[i]);
+    result.push_back(std::move(task));
+  }
   co_return json{{"tasks", result}};
 }
 

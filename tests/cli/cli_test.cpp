@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "cli/cli_support.hpp"
+#include "tend/version.hpp"
 
 using namespace tend;
 using namespace tend::test;
@@ -45,6 +46,22 @@ TEST(Cli, RunLsStatusLogsWaitKillRoundTrip) {
   EXPECT_EQ(kill.exit_code, 0);
   EXPECT_EQ(home.tend_json({"status", "2", "--json"})["state"], "killed");
   EXPECT_EQ(home.tend({"wait", "2"}).exit_code, 1);  // a killed task has failed
+
+  // A task that had ended is left alone, and the answer says so.
+  auto again = home.tend({"kill", "1"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, "1 succeeded: had already ended; nothing was sent\n");
+  EXPECT_EQ(home.tend({"kill", "--signal", "USR1", "2"}).out, "2: not running\n");
+  EXPECT_EQ(home.tend_json({"status", "1", "--json"})["state"], "succeeded");
+}
+
+TEST(Cli, OneVersionEverywhere) {
+  TendHome home;
+  auto version = home.tend({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out, std::string("tend ") + tend::kVersion + "\n");
+  ASSERT_EQ(home.tend({"daemon", "start"}).exit_code, 0);
+  EXPECT_EQ(home.tend_json({"daemon", "status", "--json"})["version"], tend::kVersion);
 }
 
 TEST(Cli, LogsPrintsAllOfABigBinaryOutputByteForByte) {

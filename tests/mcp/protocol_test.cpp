@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "mcp/arguments.hpp"
+#include "tend/version.hpp"
 
 namespace tend::mcp {
 namespace {
@@ -48,6 +49,7 @@ TEST(McpProtocol, InitializeDeclaresToolsAndLoggingAndNamesTheServer) {
   EXPECT_TRUE(r["capabilities"]["tools"].is_object());
   EXPECT_TRUE(r["capabilities"]["logging"].is_object());
   EXPECT_EQ(r["serverInfo"]["name"], "tend");
+  EXPECT_EQ(r["serverInfo"]["version"], tend::kVersion);
   EXPECT_TRUE(r["instructions"].is_string());
 }
 

@@ -44,7 +44,9 @@ class Pidfd {
   int fd() const { return fd_.get(); }
   explicit operator bool() const { return static_cast<bool>(fd_); }
 
-  /// Sends `sig` to this process. Returns false when it has already exited.
+  /// Sends `sig` to this process. Returns false once it has been reaped
+  /// (try_reap); an exited process not yet reaped still takes the signal,
+  /// which does nothing to it.
   bool send_signal(int sig) const;
 
   /// Sends `sig` to the process group this process leads. Uses

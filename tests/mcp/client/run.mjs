@@ -175,6 +175,7 @@ async function main() {
   r = await call("task_kill", { id: slow, grace_s: 2 });
   assert.equal(r.isError, false, text(r));
   assert.equal(r.structuredContent.task.state, "killed");
+  assert.equal(r.structuredContent.already_ended, false);
   for (const id of [term, web, unready]) {
     r = await call("task_kill", { id, grace_s: 1 });
     assert.equal(r.structuredContent.task.state, "killed", text(r));

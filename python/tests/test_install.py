@@ -23,14 +23,22 @@ def _build_dir(tmp_path):
     return Path(binary_dir + "-wheel") if binary_dir else tmp_path / "build"
 
 
+def _clean_env(**extra):
+    # Not the staged package CTest puts on PYTHONPATH: the installed one.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(extra)
+    return env
+
+
 def _pip_install(python, build_dir, *extra):
     subprocess.run([str(python), "-m", "pip", "install", "--no-build-isolation", "--no-index", "--quiet",
-                    "--config-settings", f"build-dir={build_dir}", *extra, str(PYTHON_DIR)], check=True)
+                    "--config-settings", f"build-dir={build_dir}", *extra, str(PYTHON_DIR)],
+                   env=_clean_env(), check=True)
 
 
 def _import_elsewhere(python, cwd, env=None):
     done = subprocess.run([str(python), "-c", "import tend; print(tend.__version__, tend.__file__)"],
-                          cwd=cwd, env=env, check=True, capture_output=True, text=True)
+                          cwd=cwd, env=env or _clean_env(), check=True, capture_output=True, text=True)
     return done.stdout.split()
 
 
@@ -52,7 +60,7 @@ def test_pip_installs_into_a_venv_and_it_imports_from_any_directory(tmp_path):
                     "async def main():\n"
                     "    async with tend.Supervisor() as sup:\n"
                     "        assert (await sup.run(['true']).wait(timeout=30)).ok\n"
-                    "asyncio.run(main())\n"], cwd=elsewhere, check=True)
+                    "asyncio.run(main())\n"], cwd=elsewhere, env=_clean_env(), check=True)
 
 
 def test_pip_of_the_python3_on_path_installs_it_too(tmp_path):
@@ -62,6 +70,5 @@ def test_pip_of_the_python3_on_path_installs_it_too(tmp_path):
         pytest.skip("no python3 with pip on PATH")
     target = tmp_path / "target"
     _pip_install(path_python, _build_dir(tmp_path), "--target", str(target))
-    env = dict(os.environ, PYTHONPATH=str(target))
-    version, location = _import_elsewhere(path_python, tmp_path, env)
+    version, location = _import_elsewhere(path_python, tmp_path, _clean_env(PYTHONPATH=str(target)))
     assert location.startswith(str(target))

@@ -65,6 +65,12 @@ void bind_status(py::module_& m) {
       .def_property_readonly("ended_at", [](const TaskStatus& s) { return epoch_seconds(s.ended_at); })
       .def_property_readonly("duration", [](const TaskStatus& s) { return as_seconds(s.duration); },
                              "Seconds from start to end (or to now while running).")
+      .def_property_readonly(
+          "timeout", [](const TaskStatus& s) { return s.limits.wall.value ? std::optional(as_seconds(*s.limits.wall.value)) : std::nullopt; },
+          "The wall-clock limit it runs under, in seconds; None for none.")
+      .def_property_readonly(
+          "idle_timeout", [](const TaskStatus& s) { return s.limits.idle.value ? std::optional(as_seconds(*s.limits.idle.value)) : std::nullopt; },
+          "The longest silence it may keep, in seconds; None for none.")
       .def_readonly("attempts", &TaskStatus::attempts)
       .def_readonly("ready", &TaskStatus::ready, "Its readiness conditions held at some point.")
       .def_readonly("stalled", &TaskStatus::stalled, "Quiet beyond its idle timeout right now.")
@@ -151,7 +157,16 @@ TaskSpec to_spec(const RunRequest& r) {
 
 SupervisorHandle::SupervisorHandle(SupervisorOptions options) : sup_(std::make_unique<Supervisor>(std::move(options))) {}
 
-SupervisorHandle::~SupervisorHandle() { close(); }
+SupervisorHandle::~SupervisorHandle() {
+  // Dropped without close(): stopping every task takes up to its grace, and
+  // other Python threads need not wait for that (the engine never takes the GIL).
+  if (Py_IsInitialized() && PyGILState_Check()) {
+    py::gil_scoped_release unlocked;
+    close();
+  } else {
+    close();
+  }
+}
 
 bool SupervisorHandle::closed() const {
   std::shared_lock lock(sup_mutex_);

@@ -12,6 +12,7 @@ C++ engine::
 See docs/python.md.
 """
 
+from . import policy
 from ._tend import ReadinessError, SpawnError, Status, TaskError, TendError, __version__
 from ._supervisor import Output, State, Supervisor, Task
 
@@ -26,4 +27,5 @@ __all__ = [
     "TaskError",
     "TendError",
     "__version__",
+    "policy",
 ]

@@ -240,3 +240,45 @@ def test_plain_code_uses_with_and_wait_blocking():
 
 def test_the_version_is_the_projects():
     assert tend.__version__.count(".") == 2
+
+
+def test_a_supervisor_dropped_without_closing_still_stops_its_tasks():
+    import gc
+    sup = tend.Supervisor(grace=1)
+    task = sup.run(["sleep", "60"])
+    pid = task.status.pid
+    del sup, task
+    gc.collect()
+    assert not _alive(pid)
+
+
+async def test_a_closed_supervisor_refuses_work_with_task_error():
+    sup = tend.Supervisor()
+    task = sup.run(["true"])
+    sup.close()
+    with pytest.raises(tend.TaskError, match="closed"):
+        sup.run(["true"])
+    with pytest.raises(tend.TaskError):
+        await task.wait()
+
+
+def test_the_policy_table_knows_servers_builds_and_quick_commands():
+    assert tend.policy.command_class("npm run dev") == "long_running"
+    assert tend.policy.expected_timeout("npm run dev") is None
+    assert tend.policy.command_class(["make", "-j4"]) == "build"
+    assert tend.policy.expected_timeout(["make", "-j4"]) == 3600
+    assert tend.policy.expected_timeout("ls -l") == 120
+
+
+async def test_timeout_policy_gives_a_quick_command_its_limit():
+    async with tend.Supervisor() as sup:
+        quick = await sup.run(["true"], timeout="policy").wait(timeout=30)
+        assert quick.timeout == 120 and quick.idle_timeout == 60
+        server = sup.run("exec python3 -m http.server --bind 127.0.0.1 0", timeout="policy")
+        assert server.status.timeout is None
+        unlimited = await sup.run(["true"]).wait(timeout=30)
+        assert unlimited.timeout is None and unlimited.idle_timeout is None
+        given = await sup.run(["true"], timeout=7, idle_timeout=3).wait(timeout=30)
+        assert given.timeout == 7 and given.idle_timeout == 3
+    with pytest.raises(ValueError, match="policy"):
+        tend.Supervisor().run(["true"], timeout="later")

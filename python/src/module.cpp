@@ -11,6 +11,7 @@
 #include <pybind11/stl.h>
 
 #include "errors.hpp"
+#include "events_binding.hpp"
 #include "supervisor_binding.hpp"
 #include "tend/core/command_policy.hpp"
 
@@ -48,5 +49,6 @@ PYBIND11_MODULE(_tend, m) {
   m.attr("__version__") = TEND_VERSION;
   tend::python::bind_errors(m);
   tend::python::bind_supervisor(m);
+  tend::python::bind_events(m);
   bind_policy(m);
 }

@@ -14,9 +14,10 @@ See docs/python.md.
 
 from . import policy
 from ._tend import ReadinessError, SpawnError, Status, TaskError, TendError, __version__
-from ._supervisor import Output, State, Supervisor, Task
+from ._supervisor import Event, Output, State, Supervisor, Task
 
 __all__ = [
+    "Event",
     "Output",
     "ReadinessError",
     "SpawnError",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Tuple
 
 from . import _tend
 
@@ -25,6 +25,7 @@ class LoopBridge:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.completions = _tend.Completions()
         self._futures: dict[int, asyncio.Future[Any]] = {}
+        self._streams: dict[int, Callable[[Any], None]] = {}
         loop.add_reader(self.completions.fd, self._drain)
 
     def expect(self, start: Callable[[_tend.Completions, int], None],
@@ -48,8 +49,28 @@ class LoopBridge:
         future.add_done_callback(on_done)
         return future
 
+    def listen(self, start: Callable[[_tend.Completions, int], Any],
+               deliver: Callable[[Any], None]) -> Tuple[int, Any]:
+        """Starts a stream with ``start(completions, token)``: every outcome
+        posted under its token goes to ``deliver``, in order, until
+        ``forget(token)``. Returns the token and what ``start`` returned."""
+        token = next(_tokens)
+        self._streams[token] = deliver
+        try:
+            return token, start(self.completions, token)
+        except BaseException:
+            del self._streams[token]
+            raise
+
+    def forget(self, token: int) -> None:
+        self._streams.pop(token, None)
+
     def _drain(self) -> None:
         for token, outcome in self.completions.drain():
+            deliver = self._streams.get(token)
+            if deliver is not None:
+                deliver(outcome())
+                continue
             future = self._futures.pop(token, None)
             if future is None or future.done():
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import os
-from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncIterator, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _bridge, _tend
 from ._tend import Status
@@ -169,6 +169,24 @@ class Task:
         return f"<tend.Task {status.id} {status.state} {self.name!r}>"
 
 
+class Event:
+    """One thing that happened to a task: ``kind`` (started, output, exited,
+    stalled, restarting, ready, paused, resumed), the ``task``, for output the
+    ``stream`` and its ``data``, for started and exited its ``status``."""
+
+    __slots__ = ("kind", "task", "stream", "data", "status")
+
+    def __init__(self, kind: str, task: Task, stream: str, data: bytes, status: Status) -> None:
+        self.kind = kind
+        self.task = task
+        self.stream = stream
+        self.data = data
+        self.status = status
+
+    def __repr__(self) -> str:
+        return f"<tend.Event {self.kind} task {self.task.id}>"
+
+
 class Supervisor:
     """Runs tasks and looks after them: tend's engine, on a thread of its own.
 
@@ -255,6 +273,23 @@ class Supervisor:
         ``timeout`` seconds passed), in the order given."""
         waits = [task.wait(timeout) for task in tasks]
         return list(await asyncio.gather(*waits))
+
+    async def events(self, output: bool = False) -> AsyncIterator["Event"]:
+        """Every event from now on, in order, as it happens: ``async for ev in
+        sup.events(): ...`` (started, exited, stalled, ready, restarting,
+        paused, resumed; output too with ``output=True``). It runs until the
+        loop breaks out of it; events are queued meanwhile."""
+        bridge = _bridge.bridge()
+        queue: "asyncio.Queue[_tend.Event]" = asyncio.Queue()
+        token, subscription = bridge.listen(
+            lambda c, token: _tend.subscribe(self._core, c, token, output), queue.put_nowait)
+        try:
+            while True:
+                record = await queue.get()
+                yield Event(record.kind, self._task(record.task), record.stream, record.data, record.status)
+        finally:
+            subscription.close()
+            bridge.forget(token)
 
     async def shutdown(self) -> None:
         """Stops every task with its ladder and waits until all are reaped;

@@ -282,3 +282,23 @@ async def test_timeout_policy_gives_a_quick_command_its_limit():
         assert given.timeout == 7 and given.idle_timeout == 3
     with pytest.raises(ValueError, match="policy"):
         tend.Supervisor().run(["true"], timeout="later")
+
+
+async def test_events_arrive_in_order_as_an_async_iterator():
+    async with tend.Supervisor() as sup:
+        seen = []
+
+        async def watch():
+            async for event in sup.events(output=True):
+                seen.append((event.kind, event.task.id, event.data))
+                if event.kind == "exited":
+                    return event
+
+        watcher = asyncio.ensure_future(watch())
+        await asyncio.sleep(0)  # the watcher subscribes before the task starts
+        task = sup.run(["sh", "-c", "echo hi; exit 2"])
+        exited = await asyncio.wait_for(watcher, timeout=30)
+        assert exited.task is task and exited.status.exit_code == 2
+        kinds = [kind for kind, _, _ in seen]
+        assert kinds[0] == "started" and kinds[-1] == "exited"
+        assert ("output", task.id, b"hi\n") in seen

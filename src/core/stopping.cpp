@@ -320,13 +320,11 @@ void Engine::close_now() {
   }
   waiters_.clear();
   for (auto* t : idle_waiters_) t->cancel();
-  // Escapees KILLed by the last stops may still be dying: reap them too
-  // (as subreaper only: a host's own children are not ours to wait for).
-  if (options_.adopt_orphans) {
-    process::reap_orphans_within(std::chrono::milliseconds(1000));
-  } else {
-    process::reap_orphans();
-  }
+  // Escapees KILLed by the last stops may still be dying: reap them too, as
+  // subreaper only. Without adopting, every child we did not spawn is the
+  // host's own (an escapee goes to init): not ours to wait for, or we would
+  // take its exit status from the host (subprocess.run in a Python host).
+  if (options_.adopt_orphans) process::reap_orphans_within(std::chrono::milliseconds(1000));
   // No I/O object may outlive this call: the io_context may go right after.
   orphan_scan_timer_.reset();
   child_signals_.reset();

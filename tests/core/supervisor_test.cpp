@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <random>
@@ -296,4 +299,25 @@ TEST(Supervisor, IdleSupervisorWithManySleepingTasksUsesNoCpu) {
   long used = cpu_us(after) - cpu_us(before);
   EXPECT_LT(used, 20'000) << "an idle supervisor used " << used << " us of CPU in 2 s";
   for (const auto& t : tasks) EXPECT_EQ(t->state(), TaskState::running);
+}
+
+TEST(Supervisor, WithoutAdoptingOrphansTheHostsOwnChildrenKeepTheirExitStatus) {
+  // The host (a Python program's subprocess.run) spawns a child of its own,
+  // which exits while a Supervisor lives and shuts down; the host reaps it
+  // afterwards and must still see its exit code.
+  pid_t host_child = 0;
+  char sh[] = "/bin/sh", dash_c[] = "-c", body[] = "exit 3";
+  char* argv[] = {sh, dash_c, body, nullptr};
+  ASSERT_EQ(::posix_spawn(&host_child, "/bin/sh", nullptr, nullptr, argv, environ), 0);
+  siginfo_t exited{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(host_child), &exited, WEXITED | WNOWAIT), 0);  // a zombie now
+  {
+    Supervisor sup(SupervisorOptions{.adopt_orphans = false});
+    EXPECT_EQ(run_to_end(sup, TaskSpec::shell("sleep 0.05 & exit 0")).state, TaskState::succeeded);
+    sup.shutdown();
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(host_child, &status, 0), host_child) << "the Supervisor reaped the host's child";
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 3);
 }

@@ -108,9 +108,9 @@ struct SupervisorOptions {
   StopLadder stop_ladder = StopLadder::standard();
   /// Default timeouts by kind of command.
   CommandPolicy policy = CommandPolicy::standard();
-  /// Become a child subreaper, so descendants that escape a task's process
-  /// group stay ours, are found and stopped with it, and are reaped by us. A
-  /// host that waits for children of its own by PID should turn this off.
+  /// Become a child subreaper: escapees stay ours and are reaped by us, as is
+  /// every exited child we did not spawn. Off (a host with children of its
+  /// own), only what we spawned is reaped; escapees are found by their marker.
   bool adopt_orphans = true;
   /// Install SIGINT and SIGTERM handlers that stop every task, then let the
   /// signal take its default course (the host program ends as it would have).

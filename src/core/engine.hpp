@@ -7,7 +7,7 @@
 //
 // Files: engine.cpp (starting, looking up, events, finishing), process_tasks.cpp
 // (a process's attempts, output, clocks, input, restarts), stopping.cpp (the
-// ladder, signals, shutdown), waiting.cpp, readiness.cpp, inprocess_tasks.cpp.
+// ladder, signals, shutdown, close_now's steps), waiting.cpp, readiness.cpp, inprocess_tasks.cpp.
 
 #include <array>
 #include <atomic>
@@ -148,6 +148,19 @@ class Engine : public std::enable_shared_from_this<Engine> {
   /// The processes of an attempt, as `snapshot` saw them.
   std::vector<pid_t> members_in(const process::ProcessSnapshot& snapshot, const RuntimePtr& rt,
                                 const AttemptPtr& at) const;
+  // close_now(), step by step
+  /// Stops every live task's process tree with the ladder, blocking, and
+  /// records the leaders' exit statuses.
+  void stop_process_trees_blocking(const std::vector<RuntimePtr>& live);
+  /// Closes a stopped task's streams, clocks and input, then ends it.
+  void close_runtime_now(const RuntimePtr& rt);
+  /// Takes what output is left in the attempt's pipes, then closes them.
+  void drain_and_close_attempt(const RuntimePtr& rt, const AttemptPtr& at);
+  void end_queued_tasks_at_close();
+  void cancel_in_process_tasks_at_close();
+  void wake_every_waiter();
+  void reap_orphans_at_close();
+  void release_io_objects();
 
   // queue.cpp
   void schedule();

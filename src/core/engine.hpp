@@ -6,8 +6,11 @@
 // nothing dangling; once closed, late handlers see `closed_` and return.
 //
 // Files: engine.cpp (starting, looking up, events, finishing), process_tasks.cpp
-// (a process's attempts, output, clocks, input, restarts), stopping.cpp (the
-// ladder, signals, shutdown, close_now's steps), waiting.cpp, readiness.cpp, inprocess_tasks.cpp.
+// (a process's launch, attempts, restarts and end), process_output.cpp (its
+// pipes or PTY), direct_files.cpp (its own log files, followed with inotify),
+// process_clocks.cpp (timeouts, pause), process_input.cpp (stdin, resize),
+// stopping.cpp (the ladder, signals, shutdown, close_now's steps), waiting.cpp,
+// readiness.cpp, inprocess_tasks.cpp, queue.cpp.
 
 #include <array>
 #include <atomic>
@@ -100,6 +103,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   /// bad cwd): `failed`, a shell's 127 (126: not executable), and why.
   void fail_to_start(const TaskPtr& task, const process::SpawnError& error);
   void start_attempt(const RuntimePtr& rt);
+  /// How to spawn the task's next attempt; opens the files it writes its
+  /// output to, when it writes them itself.
+  process::SpawnOptions spawn_options_for(const RuntimePtr& rt);
+  /// Makes the child's pipes or PTY master the attempt's (and its stdin the task's).
+  void take_child_streams(const RuntimePtr& rt, ProcessAttempt& at, process::SpawnedChild& child);
   void watch_exit(const RuntimePtr& rt, const AttemptPtr& at);
   void on_exit(const RuntimePtr& rt, const AttemptPtr& at);
   void watch_stream(const RuntimePtr& rt, const AttemptPtr& at, Stream stream);

@@ -141,105 +141,133 @@ MergeResult ShadowGit::run_merge(const Workspace& ws, const std::string& target,
   const std::string branch_commit = head(ws);
   result.previous_commit = target_head;
   result.commit = target_head;
-  const auto env = identity();
   const std::string subject = message.empty() ? fmt::format("tend: {} {} into {}", merge_strategy_name(strategy), ws.branch, target) : message;
 
   std::string new_head;
   if (git_.test({"merge-base", "--is-ancestor", branch_commit, target_head})) {
     result.up_to_date = true;  // every commit of the branch is already in the target
   } else if (strategy == MergeStrategy::fast_forward) {
-    if (!git_.test({"merge-base", "--is-ancestor", target_head, branch_commit})) {
-      throw ShadowGitError(ShadowGitError::Kind::not_fast_forward,
-                           fmt::format("cannot fast-forward {} to {}: {} has commits that {} lacks (use squash, merge "
-                                       "or rebase)",
-                                       target, ws.branch, target, ws.branch));
-    }
-    new_head = branch_commit;
+    new_head = fast_forward_head(ws, target, target_head, branch_commit);
   } else if (strategy == MergeStrategy::squash || strategy == MergeStrategy::merge) {
-    Step step = merge_step(target_head, branch_commit, resolutions);
-    if (!step.conflicts.empty()) {
-      result.conflicts = step.conflicts;
-    } else if (strategy == MergeStrategy::squash && step.tree == tree_of(target_head)) {
-      result.up_to_date = true;  // squash-merged before: nothing new
-    } else {
-      std::vector<std::string> args = {"commit-tree", step.tree, "-p", target_head};
-      if (strategy == MergeStrategy::merge) args.insert(args.end(), {"-p", branch_commit});
-      args.insert(args.end(), {"-m", subject});
-      new_head = trim_right(git_.run(args, {.input = {}, .env = env, .ok_codes = {0}}).out);
-    }
+    new_head = commit_merged_tree(strategy, target_head, branch_commit, subject, resolutions, result);
   } else {
-    // Rebase: replay each commit of the branch onto the target, keeping its
-    // author and message. Each replay is a three-way merge whose base is the
-    // commit's parent: merge-tree (2.39 has no --merge-base) is given a
-    // stand-in commit with the current tree on that parent, so the merge base
-    // it finds is exactly the parent.
-    std::string fork = git_.line({"merge-base", target_head, branch_commit});
-    std::istringstream commits(git_.run({"rev-list", "--reverse", "--no-merges", fork + ".." + branch_commit}).out);
-    std::string current = target_head;
-    std::string commit;
-    while (std::getline(commits, commit)) {
-      std::string parent = git_.line({"rev-parse", commit + "^"});
-      std::string stand_in = trim_right(git_.run({"commit-tree", tree_of(current), "-p", parent, "-m", "tend: rebase stand-in"},
-                                                 {.input = {}, .env = env, .ok_codes = {0}})
-                                            .out);
-      Step step = merge_step(stand_in, commit, resolutions);
-      if (!step.conflicts.empty()) {
-        result.conflicts = step.conflicts;
-        break;
-      }
-      if (step.tree == tree_of(current)) continue;  // already there
-      std::vector<std::string> fields = split_nul(git_.run({"log", "-1", "--format=%an%x00%ae%x00%aI%x00%B", commit}).out);
-      fields.resize(4);
-      auto commit_env = env;
-      std::erase_if(commit_env, [](const auto& kv) { return kv.first.rfind("GIT_AUTHOR_", 0) == 0; });
-      commit_env.insert(commit_env.end(), {{"GIT_AUTHOR_NAME", fields[0]}, {"GIT_AUTHOR_EMAIL", fields[1]}, {"GIT_AUTHOR_DATE", fields[2]}});
-      current = trim_right(git_.run({"commit-tree", step.tree, "-p", current, "-F", "-"},
-                                    {.input = fields[3], .env = commit_env, .ok_codes = {0}})
-                               .out);
-    }
-    if (result.conflicts.empty()) {
-      if (current == target_head) {
-        result.up_to_date = true;
-      } else {
-        new_head = current;
-      }
-    }
+    new_head = replay_commits(target_head, branch_commit, resolutions, result);
   }
 
   if (!result.conflicts.empty()) {
-    auto pending = std::make_shared<Pending>();
-    pending->target = target;
-    pending->strategy = strategy;
-    pending->message = message;
-    pending->resolutions = resolutions;
-    pending->conflicts = result.conflicts;
-    pending_[ws.id] = pending;
+    keep_pending(ws, target, strategy, message, resolutions, result.conflicts);
     return result;
   }
-
-  if (!new_head.empty()) {
-    if (auto tree = checked_out_at(target)) {
-      Git there(*tree, timeout_);
-      if (!there.run({"status", "--porcelain", "--untracked-files=no"}).out.empty()) {
-        throw ShadowGitError(ShadowGitError::Kind::target_dirty,
-                             fmt::format("{} is checked out in {} with uncommitted changes: commit or stash them, "
-                                         "then merge again ({} was not moved)",
-                                         target, tree->string(), target));
-      }
-      there.run({"merge", "--quiet", "--ff-only", new_head});
-      result.updated_worktree = *tree;
-    } else {
-      git_.run({"update-ref", "-m", subject, "refs/heads/" + target, new_head, target_head});
-    }
-    result.commit = new_head;
-  }
+  if (!new_head.empty()) move_target(target, target_head, new_head, subject, result);
   result.merged = true;
+  record_merged(ws, target, branch_commit);
+  return result;
+}
+
+std::string ShadowGit::fast_forward_head(const Workspace& ws, const std::string& target, const std::string& target_head,
+                                         const std::string& branch_commit) const {
+  if (!git_.test({"merge-base", "--is-ancestor", target_head, branch_commit})) {
+    throw ShadowGitError(ShadowGitError::Kind::not_fast_forward,
+                         fmt::format("cannot fast-forward {} to {}: {} has commits that {} lacks (use squash, merge "
+                                     "or rebase)",
+                                     target, ws.branch, target, ws.branch));
+  }
+  return branch_commit;
+}
+
+std::string ShadowGit::commit_merged_tree(MergeStrategy strategy, const std::string& target_head,
+                                          const std::string& branch_commit, const std::string& subject,
+                                          const std::map<std::string, Side>& resolutions, MergeResult& result) const {
+  Step step = merge_step(target_head, branch_commit, resolutions);
+  if (!step.conflicts.empty()) {
+    result.conflicts = step.conflicts;
+    return {};
+  }
+  if (strategy == MergeStrategy::squash && step.tree == tree_of(target_head)) {
+    result.up_to_date = true;  // squash-merged before: nothing new
+    return {};
+  }
+  std::vector<std::string> args = {"commit-tree", step.tree, "-p", target_head};
+  if (strategy == MergeStrategy::merge) args.insert(args.end(), {"-p", branch_commit});
+  args.insert(args.end(), {"-m", subject});
+  return trim_right(git_.run(args, {.input = {}, .env = identity(), .ok_codes = {0}}).out);
+}
+
+std::string ShadowGit::replay_commits(const std::string& target_head, const std::string& branch_commit,
+                                      const std::map<std::string, Side>& resolutions, MergeResult& result) const {
+  // Rebase: replay each commit of the branch onto the target, keeping its
+  // author and message. Each replay is a three-way merge whose base is the
+  // commit's parent: merge-tree (2.39 has no --merge-base) is given a
+  // stand-in commit with the current tree on that parent, so the merge base
+  // it finds is exactly the parent.
+  const auto env = identity();
+  std::string fork = git_.line({"merge-base", target_head, branch_commit});
+  std::istringstream commits(git_.run({"rev-list", "--reverse", "--no-merges", fork + ".." + branch_commit}).out);
+  std::string current = target_head;
+  std::string commit;
+  while (std::getline(commits, commit)) {
+    std::string parent = git_.line({"rev-parse", commit + "^"});
+    std::string stand_in = trim_right(git_.run({"commit-tree", tree_of(current), "-p", parent, "-m", "tend: rebase stand-in"},
+                                               {.input = {}, .env = env, .ok_codes = {0}})
+                                          .out);
+    Step step = merge_step(stand_in, commit, resolutions);
+    if (!step.conflicts.empty()) {
+      result.conflicts = step.conflicts;
+      return {};
+    }
+    if (step.tree == tree_of(current)) continue;  // already there
+    std::vector<std::string> fields = split_nul(git_.run({"log", "-1", "--format=%an%x00%ae%x00%aI%x00%B", commit}).out);
+    fields.resize(4);
+    auto commit_env = env;
+    std::erase_if(commit_env, [](const auto& kv) { return kv.first.rfind("GIT_AUTHOR_", 0) == 0; });
+    commit_env.insert(commit_env.end(), {{"GIT_AUTHOR_NAME", fields[0]}, {"GIT_AUTHOR_EMAIL", fields[1]}, {"GIT_AUTHOR_DATE", fields[2]}});
+    current = trim_right(git_.run({"commit-tree", step.tree, "-p", current, "-F", "-"},
+                                  {.input = fields[3], .env = commit_env, .ok_codes = {0}})
+                             .out);
+  }
+  if (current == target_head) {
+    result.up_to_date = true;
+    return {};
+  }
+  return current;
+}
+
+void ShadowGit::keep_pending(const Workspace& ws, const std::string& target, MergeStrategy strategy,
+                             const std::string& message, const std::map<std::string, Side>& resolutions,
+                             const std::vector<std::string>& conflicts) {
+  auto pending = std::make_shared<Pending>();
+  pending->target = target;
+  pending->strategy = strategy;
+  pending->message = message;
+  pending->resolutions = resolutions;
+  pending->conflicts = conflicts;
+  pending_[ws.id] = pending;
+}
+
+void ShadowGit::move_target(const std::string& target, const std::string& target_head, const std::string& new_head,
+                            const std::string& subject, MergeResult& result) {
+  if (auto tree = checked_out_at(target)) {
+    Git there(*tree, timeout_);
+    if (!there.run({"status", "--porcelain", "--untracked-files=no"}).out.empty()) {
+      throw ShadowGitError(ShadowGitError::Kind::target_dirty,
+                           fmt::format("{} is checked out in {} with uncommitted changes: commit or stash them, "
+                                       "then merge again ({} was not moved)",
+                                       target, tree->string(), target));
+    }
+    there.run({"merge", "--quiet", "--ff-only", new_head});
+    result.updated_worktree = *tree;
+  } else {
+    git_.run({"update-ref", "-m", subject, "refs/heads/" + target, new_head, target_head});
+  }
+  result.commit = new_head;
+}
+
+void ShadowGit::record_merged(const Workspace& ws, const std::string& target, const std::string& branch_commit) {
   pending_.erase(ws.id);
   git_.run({"config", fmt::format("branch.{}.tend-target", ws.branch), target});
   // What was merged, so the branch counts as merged even once the target
   // overwrites its files (another agent's conflict resolved against it).
   git_.run({"config", merged_key(ws.branch), merged_record(branch_commit, target)});
-  return result;
 }
 
 bool ShadowGit::is_merged(const Workspace& ws, const std::string& target) const {

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <iostream>
+#include <vector>
 #include <spdlog/spdlog.h>
 
 #include "client.hpp"
@@ -34,14 +36,16 @@ CLI::Option* duration(CLI::App* command, const std::string& name, std::optional<
       name, [&into](const std::string& text) { into = text; }, help);
 }
 
-}  // namespace
+// A subcommand as declared, and what running it does once it is the one given.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+using Commands = std::vector<Command>;
 
-int main(int argc, char** argv) {
-  CLI::App app{"tend: runs and looks after background work", "tend"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("tend ") + tend::kVersion);
-  Options o;
+// --- Tasks ----------------------------------------------------------------------
 
+void add_run(CLI::App& app, Options& o, Commands& commands) {
   auto* run = app.add_subcommand("run", "Start a task and print its id");
   run->footer(run_limits_footer());
   run->add_option("--name", o.name,
@@ -72,16 +76,25 @@ int main(int argc, char** argv) {
   run->add_flag("--wait", o.wait, "Stream its output and exit as it does (124 on timeout, 128+N on signal N)");
   run->add_flag("--json", o.json, "Print the task as JSON");
   run->add_option("command", o.command, "The command and its arguments (after --)")->required();
+  commands.push_back({run, [&o] { return cmd_run(o); }});
+}
 
+void add_ls(CLI::App& app, Options& o, Commands& commands) {
   auto* ls = app.add_subcommand("ls", "List tasks");
   ls->add_flag("--all", o.all, "Every task, not only the active and the last 20 finished");
   ls->add_flag("--internal", o.internal, "Also tend's own tasks (an agent's worker-N and setup-N)");
   ls->add_flag("--json", o.json, "JSON");
+  commands.push_back({ls, [&o] { return cmd_ls(o); }});
+}
 
+void add_status(CLI::App& app, Options& o, Commands& commands) {
   auto* status = app.add_subcommand("status", "Show a task");
   status->add_option("id", o.id, "Task id or name")->required();
   status->add_flag("--json", o.json, "JSON");
+  commands.push_back({status, [&o] { return cmd_status(o); }});
+}
 
+void add_logs(CLI::App& app, Options& o, Commands& commands) {
   auto* logs = app.add_subcommand("logs", "Show a task's output");
   logs->add_option("id", o.id, "Task id or name")->required();
   logs->add_flag("-f,--follow", o.follow, "Keep showing output until the task ends");
@@ -91,150 +104,183 @@ int main(int argc, char** argv) {
   logs->add_flag("--stdout", o.only_stdout, "Only stdout (default: both, in the order they came)");
   logs->add_flag("--stderr", o.only_stderr, "Only stderr");
   logs->add_flag("--json", o.json, "{\"data\": ..., \"parts\": [...], \"next_cursors\": {...}}");
+  commands.push_back({logs, [&o] { return cmd_logs(o); }});
+}
 
+void add_wait(CLI::App& app, Options& o, Commands& commands) {
   auto* wait = app.add_subcommand("wait", "Wait for tasks to end");
   wait->add_option("ids", o.ids, "Task ids or names")->required();
   wait->add_flag("--any", o.any, "Return when the first ends");
   duration(wait, "--timeout", o.timeout, "Give up waiting after this long (the tasks go on)");
   wait->add_flag("--json", o.json, "JSON");
+  commands.push_back({wait, [&o] { return cmd_wait(o); }});
+}
 
+void add_kill(CLI::App& app, Options& o, Commands& commands) {
   auto* kill = app.add_subcommand("kill", "Stop tasks (TERM, grace, KILL) or send one signal");
   kill->add_option("ids", o.ids, "Task ids or names")->required();
   duration(kill, "--grace", o.grace, "Time between TERM and KILL (default 5s)");
   kill->add_option("--signal", o.signal, "Send only this signal (with --grace: start the stop with it)");
+  commands.push_back({kill, [&o] { return cmd_kill(o); }});
+}
 
+void add_send(CLI::App& app, Options& o, Commands& commands) {
   auto* send = app.add_subcommand("send", "Write to a task's terminal or stdin");
   send->add_option("id", o.id, "Task id or name")->required();
   send->add_option("text", o.text, "What to write")->required();
   send->add_flag("--no-newline", o.no_newline, "Do not end with a newline");
   send->add_flag("--eof", o.eof, "Then close its input");
+  commands.push_back({send, [&o] { return cmd_send(o); }});
+}
 
+void add_pause_and_resume(CLI::App& app, Options& o, Commands& commands) {
   auto* pause = app.add_subcommand("pause", "Pause a task (SIGSTOP; its clocks stop)");
   pause->add_option("id", o.id, "Task id or name")->required();
+  commands.push_back({pause, [&o] { return cmd_simple("task.pause", o); }});
   auto* resume = app.add_subcommand("resume", "Resume a paused task");
   resume->add_option("id", o.id, "Task id or name")->required();
+  commands.push_back({resume, [&o] { return cmd_simple("task.resume", o); }});
+}
+
+void add_rm_and_clean(CLI::App& app, Options& o, Commands& commands) {
   auto* rm = app.add_subcommand("rm", "Remove finished tasks and their logs");
   rm->add_option("ids", o.ids, "Task ids or names")->required();
-  app.add_subcommand("clean", "Remove every finished task");
+  commands.push_back({rm, [&o] { return cmd_rm(o); }});
+  auto* clean = app.add_subcommand("clean", "Remove every finished task");
+  commands.push_back({clean, [&o] { return cmd_clean(o); }});
+}
 
+// --- The queue ------------------------------------------------------------------
+
+void add_parallel(CLI::App& app, Options& o, Commands& commands) {
   auto* parallel = app.add_subcommand("parallel", "How many queued tasks may run at once (0: no limit)");
   parallel->add_option("n", o.parallel, "The limit")->required();
   parallel->add_option("--group", o.group, "For this group only");
+  commands.push_back({parallel, [&o] { return cmd_parallel(o, false); }});
+}
+
+void add_group(CLI::App& app, Options& o, Commands& commands) {
   auto* group = app.add_subcommand("group", "Queue groups");
   group->require_subcommand(1);
   auto* group_add = group->add_subcommand("add", "Add (or change) a group");
   group_add->add_option("name", o.group, "Group name")->required();
   group_add->add_option("--parallel", o.parallel, "Its limit")->default_val(1);
+  commands.push_back({group_add, [&o] { return cmd_parallel(o, true); }});
+}
 
+// --- The daemon and the MCP server --------------------------------------------
+
+void add_daemon(CLI::App& app, Options& o, Commands& commands) {
   auto* daemon = app.add_subcommand("daemon", "The background daemon");
   daemon->require_subcommand(1);
-  auto* d_start = daemon->add_subcommand("start", "Start it if it is not running");
-  auto* d_stop = daemon->add_subcommand("stop", "Stop it and every task it runs");
-  auto* d_status = daemon->add_subcommand("status", "Is it running?");
-  d_status->add_flag("--json", o.json, "JSON");
-  auto* d_run = daemon->add_subcommand("run", "Run it in the foreground");
+  auto* start = daemon->add_subcommand("start", "Start it if it is not running");
+  commands.push_back({start, [&o] { return cmd_daemon_start(o); }});
+  auto* stop = daemon->add_subcommand("stop", "Stop it and every task it runs");
+  commands.push_back({stop, [&o] { return cmd_daemon_stop(o); }});
+  auto* status = daemon->add_subcommand("status", "Is it running?");
+  status->add_flag("--json", o.json, "JSON");
+  commands.push_back({status, [&o] { return cmd_daemon_status(o); }});
+  auto* run = daemon->add_subcommand("run", "Run it in the foreground");
+  commands.push_back({run, [] {
+                        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+                        return tend::rpc::run_daemon({tend::rpc::socket_path(), tend::rpc::state_dir()});
+                      }});
+}
 
-  AgentOptions ao;
+void add_mcp(CLI::App& app, Commands& commands) {
+  auto* mcp = app.add_subcommand("mcp", "Serve MCP over stdio (for Claude Code, Cursor, ...; see docs/mcp.md)");
+  commands.push_back({mcp, [] { return tend::mcp::run_server(); }});
+}
+
+// --- Agents ---------------------------------------------------------------------
+
+void add_agent_spawn(CLI::App& agent, AgentOptions& ao, Commands& commands) {
+  auto* spawn = agent.add_subcommand("spawn", "Start an agent on a new ticket; prints the ticket id");
+  spawn->add_option("--task", ao.task, "What the agent should do")->required();
+  spawn->add_option("--repo", ao.repo, "A directory in the git repository (default: here)");
+  spawn->add_option("--base", ao.base, "Branch to start from (default: the current branch)");
+  spawn->add_option("--priority", ao.priority, "low, normal, high or critical")
+      ->check(CLI::IsMember({"low", "normal", "high", "critical"}));
+  repeatable(spawn->add_option("--constraint", ao.constraints, "NAME=TEXT, a rule for the agent (repeatable)"));
+  repeatable(spawn->add_option("--copy", ao.copy, "An untracked or ignored file to copy into its worktree (repeatable)"));
+  spawn->add_option("--setup", ao.setup, "A shell command run in the worktree first");
+  duration(spawn, "--timeout", ao.timeout, "The agent's wall-clock limit (default 1h)");
+  duration(spawn, "--idle-timeout", ao.idle_timeout, "Stop the agent after this long without output (default 10m)");
+  spawn->add_flag("--scrub-secrets", ao.scrub_secrets,
+                  "Keep credentials (AWS_*, GITHUB_TOKEN, *_API_KEY, *_TOKEN, ...) out of its environment");
+  repeatable(spawn->add_option("--keep-env", ao.keep_env, "With --scrub-secrets: a secret it may still see (repeatable)"));
+  spawn->add_flag("--json", ao.json, "Print the agent as JSON");
+  spawn->add_option("command", ao.command, "The agent program and its arguments (after --)")->required();
+  commands.push_back({spawn, [&ao] { return cmd_agent_spawn(ao); }});
+}
+
+void add_agent_views(CLI::App& agent, AgentOptions& ao, Commands& commands) {
+  auto* ls = agent.add_subcommand("ls", "List agents");
+  ls->add_flag("--json", ao.json, "JSON");
+  commands.push_back({ls, [&ao] { return cmd_agent_ls(ao); }});
+  auto* status = agent.add_subcommand("status", "Show an agent");
+  status->add_option("id", ao.id, "Ticket id")->required();
+  status->add_flag("--json", ao.json, "JSON");
+  commands.push_back({status, [&ao] { return cmd_agent_status(ao); }});
+  auto* diff = agent.add_subcommand("diff", "An agent's changes against its base");
+  diff->add_option("id", ao.id, "Ticket id")->required();
+  diff->add_flag("--stat", ao.stat, "Only the summary");
+  commands.push_back({diff, [&ao] { return cmd_agent_diff(ao); }});
+  auto* wait = agent.add_subcommand("wait", "Wait for agents to end");
+  wait->add_option("ids", ao.ids, "Ticket ids")->required();
+  wait->add_flag("--any", ao.any, "Return when the first ends");
+  duration(wait, "--timeout", ao.timeout, "Give up waiting after this long (the agents go on)");
+  wait->add_flag("--json", ao.json, "JSON");
+  commands.push_back({wait, [&ao] { return cmd_agent_wait(ao); }});
+}
+
+void add_agent_merging(CLI::App& agent, AgentOptions& ao, Commands& commands) {
+  auto* merge = agent.add_subcommand("merge", "Merge an agent's branch (exit 1 on conflict)");
+  merge->add_option("id", ao.id, "Ticket id")->required();
+  merge->add_option("--into", ao.into, "Target branch (default: its base)");
+  merge->add_option("--strategy", ao.strategy, "squash (default), merge, rebase or ff")
+      ->check(CLI::IsMember({"squash", "merge", "rebase", "ff"}));
+  merge->add_flag("--json", ao.json, "JSON");
+  commands.push_back({merge, [&ao] { return cmd_agent_merge(ao); }});
+  auto* resolve = agent.add_subcommand("resolve", "Resolve a conflicted merge, then complete it");
+  resolve->add_option("id", ao.id, "Ticket id")->required();
+  resolve->add_flag("--ours", ao.ours, "Keep the target's version");
+  resolve->add_flag("--theirs", ao.theirs, "Take the agent's version");
+  resolve->add_option("files", ao.files, "Only these files (default: all conflicted)");
+  resolve->add_flag("--json", ao.json, "JSON");
+  commands.push_back({resolve, [&ao] { return cmd_agent_resolve(ao); }});
+}
+
+void add_agent_ending(CLI::App& agent, AgentOptions& ao, Commands& commands) {
+  auto* cancel = agent.add_subcommand("cancel", "Stop an agent; its branch is kept");
+  cancel->add_option("id", ao.id, "Ticket id")->required();
+  cancel->add_flag("--json", ao.json, "JSON");
+  commands.push_back({cancel, [&ao] { return cmd_agent_cancel(ao); }});
+  auto* rm = agent.add_subcommand("rm", "Remove an agent's worktree and branch (refuses unmerged work)");
+  rm->add_option("id", ao.id, "Ticket id")->required();
+  rm->add_flag("--force", ao.force, "Even with uncommitted or unmerged work");
+  commands.push_back({rm, [&ao] { return cmd_agent_rm(ao); }});
+  auto* gc = agent.add_subcommand("gc", "Remove every agent workspace that is safe to remove");
+  gc->add_option("--repo", ao.repo, "A directory in the git repository (default: here)");
+  gc->add_flag("--json", ao.json, "JSON");
+  commands.push_back({gc, [&ao] { return cmd_agent_gc(ao); }});
+}
+
+void add_agent(CLI::App& app, AgentOptions& ao, Commands& commands) {
   auto* agent = app.add_subcommand("agent", "Workers that each take a ticket on their own branch and worktree");
   agent->require_subcommand(1);
-  auto* a_spawn = agent->add_subcommand("spawn", "Start an agent on a new ticket; prints the ticket id");
-  a_spawn->add_option("--task", ao.task, "What the agent should do")->required();
-  a_spawn->add_option("--repo", ao.repo, "A directory in the git repository (default: here)");
-  a_spawn->add_option("--base", ao.base, "Branch to start from (default: the current branch)");
-  a_spawn->add_option("--priority", ao.priority, "low, normal, high or critical")
-      ->check(CLI::IsMember({"low", "normal", "high", "critical"}));
-  repeatable(a_spawn->add_option("--constraint", ao.constraints, "NAME=TEXT, a rule for the agent (repeatable)"));
-  repeatable(a_spawn->add_option("--copy", ao.copy, "An untracked or ignored file to copy into its worktree (repeatable)"));
-  a_spawn->add_option("--setup", ao.setup, "A shell command run in the worktree first");
-  duration(a_spawn, "--timeout", ao.timeout, "The agent's wall-clock limit (default 1h)");
-  duration(a_spawn, "--idle-timeout", ao.idle_timeout, "Stop the agent after this long without output (default 10m)");
-  a_spawn->add_flag("--scrub-secrets", ao.scrub_secrets,
-                    "Keep credentials (AWS_*, GITHUB_TOKEN, *_API_KEY, *_TOKEN, ...) out of its environment");
-  repeatable(a_spawn->add_option("--keep-env", ao.keep_env, "With --scrub-secrets: a secret it may still see (repeatable)"));
-  a_spawn->add_flag("--json", ao.json, "Print the agent as JSON");
-  a_spawn->add_option("command", ao.command, "The agent program and its arguments (after --)")->required();
-  auto* a_ls = agent->add_subcommand("ls", "List agents");
-  a_ls->add_flag("--json", ao.json, "JSON");
-  auto* a_status = agent->add_subcommand("status", "Show an agent");
-  a_status->add_option("id", ao.id, "Ticket id")->required();
-  a_status->add_flag("--json", ao.json, "JSON");
-  auto* a_diff = agent->add_subcommand("diff", "An agent's changes against its base");
-  a_diff->add_option("id", ao.id, "Ticket id")->required();
-  a_diff->add_flag("--stat", ao.stat, "Only the summary");
-  auto* a_wait = agent->add_subcommand("wait", "Wait for agents to end");
-  a_wait->add_option("ids", ao.ids, "Ticket ids")->required();
-  a_wait->add_flag("--any", ao.any, "Return when the first ends");
-  duration(a_wait, "--timeout", ao.timeout, "Give up waiting after this long (the agents go on)");
-  a_wait->add_flag("--json", ao.json, "JSON");
-  auto* a_merge = agent->add_subcommand("merge", "Merge an agent's branch (exit 1 on conflict)");
-  a_merge->add_option("id", ao.id, "Ticket id")->required();
-  a_merge->add_option("--into", ao.into, "Target branch (default: its base)");
-  a_merge->add_option("--strategy", ao.strategy, "squash (default), merge, rebase or ff")
-      ->check(CLI::IsMember({"squash", "merge", "rebase", "ff"}));
-  a_merge->add_flag("--json", ao.json, "JSON");
-  auto* a_resolve = agent->add_subcommand("resolve", "Resolve a conflicted merge, then complete it");
-  a_resolve->add_option("id", ao.id, "Ticket id")->required();
-  a_resolve->add_flag("--ours", ao.ours, "Keep the target's version");
-  a_resolve->add_flag("--theirs", ao.theirs, "Take the agent's version");
-  a_resolve->add_option("files", ao.files, "Only these files (default: all conflicted)");
-  a_resolve->add_flag("--json", ao.json, "JSON");
-  auto* a_cancel = agent->add_subcommand("cancel", "Stop an agent; its branch is kept");
-  a_cancel->add_option("id", ao.id, "Ticket id")->required();
-  a_cancel->add_flag("--json", ao.json, "JSON");
-  auto* a_rm = agent->add_subcommand("rm", "Remove an agent's worktree and branch (refuses unmerged work)");
-  a_rm->add_option("id", ao.id, "Ticket id")->required();
-  a_rm->add_flag("--force", ao.force, "Even with uncommitted or unmerged work");
-  auto* a_gc = agent->add_subcommand("gc", "Remove every agent workspace that is safe to remove");
-  a_gc->add_option("--repo", ao.repo, "A directory in the git repository (default: here)");
-  a_gc->add_flag("--json", ao.json, "JSON");
+  add_agent_spawn(*agent, ao, commands);
+  add_agent_views(*agent, ao, commands);
+  add_agent_merging(*agent, ao, commands);
+  add_agent_ending(*agent, ao, commands);
+}
 
-  auto* mcp = app.add_subcommand("mcp", "Serve MCP over stdio (for Claude Code, Cursor, ...; see docs/mcp.md)");
-
+// Runs the subcommand that was given; errors become messages and exit codes.
+int run_command(const Commands& commands) {
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kUsage;
-  }
-
-  try {
-    if (*d_run) {
-      spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
-      return tend::rpc::run_daemon({tend::rpc::socket_path(), tend::rpc::state_dir()});
+    for (const Command& command : commands) {
+      if (command.app->parsed()) return command.run();
     }
-    if (*mcp) return tend::mcp::run_server();
-    if (*d_start) return cmd_daemon_start(o);
-    if (*d_stop) return cmd_daemon_stop(o);
-    if (*d_status) return cmd_daemon_status(o);
-    if (*a_spawn) return cmd_agent_spawn(ao);
-    if (*a_ls) return cmd_agent_ls(ao);
-    if (*a_status) return cmd_agent_status(ao);
-    if (*a_diff) return cmd_agent_diff(ao);
-    if (*a_wait) return cmd_agent_wait(ao);
-    if (*a_merge) return cmd_agent_merge(ao);
-    if (*a_resolve) return cmd_agent_resolve(ao);
-    if (*a_cancel) return cmd_agent_cancel(ao);
-    if (*a_rm) return cmd_agent_rm(ao);
-    if (*a_gc) return cmd_agent_gc(ao);
-    if (*run) return cmd_run(o);
-    if (*ls) return cmd_ls(o);
-    if (*status) return cmd_status(o);
-    if (*logs) return cmd_logs(o);
-    if (*wait) return cmd_wait(o);
-    if (*kill) return cmd_kill(o);
-    if (*send) return cmd_send(o);
-    if (*pause) return cmd_simple("task.pause", o);
-    if (*resume) return cmd_simple("task.resume", o);
-    if (*rm) return cmd_rm(o);
-    if (app.got_subcommand("clean")) return cmd_clean(o);
-    if (*parallel) return cmd_parallel(o, false);
-    if (*group_add) return cmd_parallel(o, true);
   } catch (const UsageError& e) {
     std::cerr << "tend: " << e.what() << "\n";
     return kUsage;
@@ -248,4 +294,43 @@ int main(int argc, char** argv) {
     return 1;
   }
   return kUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tend: runs and looks after background work", "tend"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("tend ") + tend::kVersion);
+  Options o;
+  AgentOptions ao;
+  Commands commands;
+  add_run(app, o, commands);
+  add_ls(app, o, commands);
+  add_status(app, o, commands);
+  add_logs(app, o, commands);
+  add_wait(app, o, commands);
+  add_kill(app, o, commands);
+  add_send(app, o, commands);
+  add_pause_and_resume(app, o, commands);
+  add_rm_and_clean(app, o, commands);
+  add_parallel(app, o, commands);
+  add_group(app, o, commands);
+  add_daemon(app, o, commands);
+  add_agent(app, ao, commands);
+  add_mcp(app, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsage;
+  }
+  return run_command(commands);
 }

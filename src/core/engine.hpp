@@ -6,8 +6,11 @@
 // nothing dangling; once closed, late handlers see `closed_` and return.
 //
 // Files: engine.cpp (starting, looking up, events, finishing), process_tasks.cpp
-// (a process's attempts, output, clocks, input, restarts), stopping.cpp (the
-// ladder, signals, shutdown), waiting.cpp, readiness.cpp, inprocess_tasks.cpp.
+// (a process's launch, attempts, restarts and end), process_output.cpp (its
+// pipes or PTY), direct_files.cpp (its own log files, followed with inotify),
+// process_clocks.cpp (timeouts, pause), process_input.cpp (stdin, resize),
+// stopping.cpp (the ladder, signals, shutdown, close_now's steps), waiting.cpp,
+// readiness.cpp, inprocess_tasks.cpp, queue.cpp.
 
 #include <array>
 #include <atomic>
@@ -100,6 +103,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   /// bad cwd): `failed`, a shell's 127 (126: not executable), and why.
   void fail_to_start(const TaskPtr& task, const process::SpawnError& error);
   void start_attempt(const RuntimePtr& rt);
+  /// How to spawn the task's next attempt; opens the files it writes its
+  /// output to, when it writes them itself.
+  process::SpawnOptions spawn_options_for(const RuntimePtr& rt);
+  /// Makes the child's pipes or PTY master the attempt's (and its stdin the task's).
+  void take_child_streams(const RuntimePtr& rt, ProcessAttempt& at, process::SpawnedChild& child);
   void watch_exit(const RuntimePtr& rt, const AttemptPtr& at);
   void on_exit(const RuntimePtr& rt, const AttemptPtr& at);
   void watch_stream(const RuntimePtr& rt, const AttemptPtr& at, Stream stream);
@@ -148,6 +156,19 @@ class Engine : public std::enable_shared_from_this<Engine> {
   /// The processes of an attempt, as `snapshot` saw them.
   std::vector<pid_t> members_in(const process::ProcessSnapshot& snapshot, const RuntimePtr& rt,
                                 const AttemptPtr& at) const;
+  // close_now(), step by step
+  /// Stops every live task's process tree with the ladder, blocking, and
+  /// records the leaders' exit statuses.
+  void stop_process_trees_blocking(const std::vector<RuntimePtr>& live);
+  /// Closes a stopped task's streams, clocks and input, then ends it.
+  void close_runtime_now(const RuntimePtr& rt);
+  /// Takes what output is left in the attempt's pipes, then closes them.
+  void drain_and_close_attempt(const RuntimePtr& rt, const AttemptPtr& at);
+  void end_queued_tasks_at_close();
+  void cancel_in_process_tasks_at_close();
+  void wake_every_waiter();
+  void reap_orphans_at_close();
+  void release_io_objects();
 
   // queue.cpp
   void schedule();

@@ -1,11 +1,11 @@
-// A process task's life: its attempts (one, or more with restarts), its
-// output, its clocks (wall and idle, both stopped while paused) and its input.
+// A process task's life: launching it, its attempts (one, or more with
+// restarts), and how it ends. Its output is read in process_output.cpp (or
+// followed in direct_files.cpp), its clocks and pausing are in
+// process_clocks.cpp, its input in process_input.cpp.
 
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
-
-#include <cstring>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -13,7 +13,6 @@
 #include "engine.hpp"
 #include "process_runtime.hpp"
 #include "task_control.hpp"
-#include "tend/core/terminal_text.hpp"
 #include "tend/process/orphan_reaper.hpp"
 #include "tend/process/process_table.hpp"
 #include "tend/process/signals.hpp"
@@ -104,6 +103,36 @@ void Engine::launch(const TaskPtr& task) {
 }
 
 void Engine::start_attempt(const RuntimePtr& rt) {
+  process::SpawnedChild child = process::spawn(spawn_options_for(rt));  // throws SpawnError
+  auto at = std::make_shared<ProcessAttempt>(executor_);
+  at->number = rt->task->status().attempts + 1;
+  at->pgid = child.pid;
+  at->started_at = Clock::now();
+  at->pidfd = std::move(child.pidfd);
+  at->exec = std::move(child.exec);
+  at->exit_watch.assign(at->pidfd.fd());
+  take_child_streams(rt, *at, child);
+  rt->current = at;
+  rt->live_attempts.push_back(at);
+  rt->recent_starts.push_back(std::chrono::steady_clock::now());
+  // Its identity (pid and start time) lets a later Supervisor take it up
+  // again; only a task writing its own log files outlives us to be taken up,
+  // and reading /proc costs as much as a quarter of a short task's spawn.
+  std::uint64_t start_time = 0;
+  if (rt->file_capture) {
+    auto info = process::read_process_info(child.pid);
+    start_time = info ? info->start_time : 0;
+  }
+  TaskControl::mark_running(*rt->task, child.pid, start_time);
+  rt->task->progress().record_activity();
+
+  if (has_subscribers()) emit(Event{Event::Kind::started, rt->task, Stream::stdout_stream, {}, rt->task->status()});
+  watch_exit(rt, at);
+  if (at->open_streams >= 1) watch_stream(rt, at, Stream::stdout_stream);
+  if (at->open_streams == 2) watch_stream(rt, at, Stream::stderr_stream);
+}
+
+process::SpawnOptions Engine::spawn_options_for(const RuntimePtr& rt) {
   const TaskSpec& s = rt->task->spec();
   process::SpawnOptions so;
   so.argv = s.argv;
@@ -132,30 +161,25 @@ void Engine::start_attempt(const RuntimePtr& rt) {
     if (so.stdout_to < 0) so.stdout_file = rt->task->output(Stream::stdout_stream).file();
     if (so.stderr_to < 0 && !s.merge_stderr) so.stderr_file = rt->task->output(Stream::stderr_stream).file();
   }
-  process::SpawnedChild child = process::spawn(so);
+  return so;
+}
 
-  auto at = std::make_shared<ProcessAttempt>(executor_);
-  at->number = rt->task->status().attempts + 1;
-  at->pgid = child.pid;
-  at->started_at = Clock::now();
-  at->pidfd = std::move(child.pidfd);
-  at->exec = std::move(child.exec);
-  at->exit_watch.assign(at->pidfd.fd());
+void Engine::take_child_streams(const RuntimePtr& rt, ProcessAttempt& at, process::SpawnedChild& child) {
   if (rt->file_capture) {
-    at->open_streams = 0;  // nothing to read from: the task writes the files itself
+    at.open_streams = 0;  // nothing to read from: the task writes the files itself
   } else if (child.pty_master) {
-    at->pty = true;
+    at.pty = true;
     process::set_nonblocking(child.pty_master.get());
-    at->out.assign(child.pty_master.release());
-    at->open_streams = 1;
+    at.out.assign(child.pty_master.release());
+    at.open_streams = 1;
   } else {
     process::set_nonblocking(child.stdout_fd.get());
-    at->out.assign(child.stdout_fd.release());
-    at->open_streams = 1;
+    at.out.assign(child.stdout_fd.release());
+    at.open_streams = 1;
     if (child.stderr_fd) {
       process::set_nonblocking(child.stderr_fd.get());
-      at->err.assign(child.stderr_fd.release());
-      at->open_streams = 2;
+      at.err.assign(child.stderr_fd.release());
+      at.open_streams = 2;
     }
     if (child.stdin_fd) {
       boost::system::error_code ignored;
@@ -166,24 +190,6 @@ void Engine::start_attempt(const RuntimePtr& rt) {
       rt->close_input_after_write = false;
     }
   }
-  rt->current = at;
-  rt->live_attempts.push_back(at);
-  rt->recent_starts.push_back(std::chrono::steady_clock::now());
-  // Its identity (pid and start time) lets a later Supervisor take it up
-  // again; only a task writing its own log files outlives us to be taken up,
-  // and reading /proc costs as much as a quarter of a short task's spawn.
-  std::uint64_t start_time = 0;
-  if (rt->file_capture) {
-    auto info = process::read_process_info(child.pid);
-    start_time = info ? info->start_time : 0;
-  }
-  TaskControl::mark_running(*rt->task, child.pid, start_time);
-  rt->task->progress().record_activity();
-
-  if (has_subscribers()) emit(Event{Event::Kind::started, rt->task, Stream::stdout_stream, {}, rt->task->status()});
-  watch_exit(rt, at);
-  if (at->open_streams >= 1) watch_stream(rt, at, Stream::stdout_stream);
-  if (at->open_streams == 2) watch_stream(rt, at, Stream::stderr_stream);
 }
 
 void Engine::watch_exit(const RuntimePtr& rt, const AttemptPtr& at) {
@@ -223,81 +229,6 @@ void Engine::on_exit(const RuntimePtr& rt, const AttemptPtr& at) {
   at->drain_timer.async_wait([self = shared_from_this(), rt, at](boost::system::error_code ec) {
     if (!ec && !self->closed_) self->end_attempt(rt, at);
   });
-}
-
-void Engine::watch_stream(const RuntimePtr& rt, const AttemptPtr& at, Stream stream) {
-  auto& d = stream == Stream::stdout_stream ? at->out : at->err;
-  d.async_wait(asio::posix::descriptor_base::wait_read,
-               [self = shared_from_this(), rt, at, stream](boost::system::error_code ec) {
-                 if (ec || self->closed_) return;
-                 self->on_readable(rt, at, stream);
-               });
-}
-
-void Engine::on_readable(const RuntimePtr& rt, const AttemptPtr& at, Stream stream) {
-  auto& d = stream == Stream::stdout_stream ? at->out : at->err;
-  // Read what is there, but not forever: other tasks deserve their turn.
-  for (int round = 0; round < 16; ++round) {
-    ssize_t n = ::read(d.native_handle(), read_buffer_.data(), read_buffer_.size());
-    if (n > 0) {
-      on_output(rt, stream, std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
-      if (static_cast<std::size_t>(n) < read_buffer_.size()) break;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    // EOF, or an error that ends the stream all the same (EIO: a PTY whose
-    // slave side is closed).
-    boost::system::error_code ignored;
-    d.close(ignored);
-    on_stream_closed(rt, at);
-    return;
-  }
-  watch_stream(rt, at, stream);
-}
-
-void Engine::on_output(const RuntimePtr& rt, Stream stream, std::string_view bytes, bool already_in_file,
-                       std::uint64_t skipped) {
-  OutputLog& log = rt->task->output(stream);
-  const Stream other = stream == Stream::stdout_stream ? Stream::stderr_stream : Stream::stdout_stream;
-  rt->task->order().observe(stream, log.size(), rt->task->output(other).size());
-  try {
-    if (already_in_file) {
-      log.note_appended_after(skipped, bytes);
-    } else {
-      log.append(bytes);
-    }
-  } catch (const std::system_error& e) {
-    // The bytes are still in memory; say once that the file is failing.
-    if (e.code().value() == ENOSPC || e.code().value() == EDQUOT) note_disk_full(rt);
-    if (!rt->log_error_reported) spdlog::error("tend: task {}: {}", rt->task->id(), e.what());
-    rt->log_error_reported = true;
-  }
-  bool progressed = !rt->progress_pattern;
-  const bool want_ready = rt->ready_pattern && !rt->ready_pattern_seen;
-  if (rt->progress_pattern || want_ready) {
-    const bool terminal = rt->current && rt->current->pty;
-    auto& scanner = rt->scanners[stream == Stream::stdout_stream ? 0 : 1];
-    scanner.scan(bytes, [&](std::string_view line) {
-      std::string plain = terminal ? strip_ansi(line) : std::string(line);
-      if (rt->progress_pattern && rt->progress_pattern->search(plain)) progressed = true;
-      if (want_ready && rt->ready_pattern->search(plain)) rt->ready_pattern_seen = true;
-    });
-    if (want_ready && rt->ready_pattern_seen) {
-      for (auto* timer : rt->ready_waiters) timer->cancel();
-    }
-  }
-  if (progressed) record_activity(rt->task);
-  if (has_output_subscribers()) emit(Event{Event::Kind::output, rt->task, stream, bytes, {}});
-}
-
-void Engine::on_stream_closed(const RuntimePtr& rt, const AttemptPtr& at) {
-  if (--at->open_streams > 0) return;
-  if (at->exit && !at->ended) {
-    at->drain_timer.cancel();
-    return end_attempt(rt, at);
-  }
-  release_attempt(rt, at);
 }
 
 void Engine::end_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
@@ -458,163 +389,6 @@ bool Engine::leftovers_exist(const RuntimePtr& rt, const AttemptPtr& at) const {
     if (!process::SpawnedChildren::contains(pid) && process::environ_contains(pid, rt->marker)) return true;
   }
   return false;
-}
-
-// --- Clocks -------------------------------------------------------------------
-
-void Engine::arm_timeout(const RuntimePtr& rt, Duration left) {
-  rt->deadline = std::chrono::steady_clock::now() + left;
-  rt->timeout_timer.expires_at(rt->deadline);
-  rt->timeout_timer.async_wait([self = shared_from_this(), rt](boost::system::error_code ec) {
-    if (ec || self->closed_ || rt->finalized || rt->paused) return;
-    self->stop(rt->task, std::nullopt, StopCause::timeout);
-  });
-}
-
-void Engine::arm_idle(const RuntimePtr& rt) {
-  if (rt->idle_timeout.count() <= 0 || rt->finalized || rt->paused || rt->stall_reported) return;
-  rt->idle_timer.expires_at(rt->task->progress().last_activity() + rt->idle_timeout);
-  rt->idle_timer.async_wait([self = shared_from_this(), rt](boost::system::error_code ec) {
-    if (ec || self->closed_ || rt->finalized || rt->paused) return;
-    Duration quiet = rt->task->progress().idle_for();
-    if (quiet < rt->idle_timeout) return self->arm_idle(rt);  // there was activity since
-    rt->stall_reported = true;
-    std::string reason = fmt::format("{} for {}", rt->progress_pattern ? "no progress" : "no output",
-                                     format_duration(quiet));
-    TaskControl::update(*rt->task, [&](TaskStatus& st) { st.stalled = true; });
-    if (self->has_subscribers()) {
-      TaskStatus status = rt->task->status();
-      status.reason = reason;
-      self->emit(Event{Event::Kind::stalled, rt->task, Stream::stdout_stream, {}, status});
-    }
-    if (rt->task->spec().idle_policy == IdlePolicy::stop) self->stop(rt->task, std::nullopt, StopCause::stalled);
-  });
-}
-
-void Engine::record_activity(const TaskPtr& task) {
-  task->progress().record_activity();
-  auto it = runtimes_.find(task->id());
-  if (it == runtimes_.end()) return;
-  RuntimePtr rt = it->second;
-  if (rt->stall_reported && !rt->stop_cause) {
-    rt->stall_reported = false;
-    TaskControl::update(*task, [](TaskStatus& st) { st.stalled = false; });
-    arm_idle(rt);
-  }
-}
-
-bool Engine::pause(const TaskPtr& task) {
-  auto it = runtimes_.find(task->id());
-  if (it == runtimes_.end()) return false;
-  RuntimePtr rt = it->second;
-  if (rt->finalized || rt->paused || !rt->current || rt->current->exit) return false;
-  signal_members(rt, rt->current, SIGSTOP);
-  rt->paused = true;
-  rt->paused_at = std::chrono::steady_clock::now();
-  if (rt->timeout) {
-    rt->remaining_at_pause = std::chrono::duration_cast<Duration>(rt->deadline - rt->paused_at);
-    rt->timeout_timer.cancel();
-  }
-  rt->idle_timer.cancel();
-  TaskControl::update(*task, [](TaskStatus& st) {
-    st.paused = true;
-    st.reason = "paused";
-  });
-  if (has_subscribers()) emit(Event{Event::Kind::paused, task, Stream::stdout_stream, {}, task->status()});
-  return true;
-}
-
-bool Engine::resume(const TaskPtr& task) {
-  auto it = runtimes_.find(task->id());
-  if (it == runtimes_.end()) return false;
-  RuntimePtr rt = it->second;
-  if (rt->finalized || !rt->paused || !rt->current) return false;
-  signal_members(rt, rt->current, SIGCONT);
-  rt->paused = false;
-  auto now = std::chrono::steady_clock::now();
-  task->progress().shift(std::chrono::duration_cast<Duration>(now - rt->paused_at));
-  if (rt->timeout) arm_timeout(rt, rt->remaining_at_pause);  // what was left of it
-  arm_idle(rt);
-  TaskControl::update(*task, [](TaskStatus& st) {
-    st.paused = false;
-    st.reason = "running";
-  });
-  if (has_subscribers()) emit(Event{Event::Kind::resumed, task, Stream::stdout_stream, {}, task->status()});
-  return true;
-}
-
-// --- Input --------------------------------------------------------------------
-
-void Engine::send(const TaskPtr& task, std::string bytes) {
-  auto it = runtimes_.find(task->id());
-  if (it == runtimes_.end() || it->second->finalized) {
-    throw TaskError(fmt::format("task {} is not running", task->id()));
-  }
-  RuntimePtr rt = it->second;
-  bool pty = rt->current && rt->current->pty;
-  if (!pty && (!rt->input.is_open() || rt->close_input_after_write)) {
-    throw TaskError(fmt::format("task {} has no open stdin to write to (run it as a terminal or with stdin "
-                                "as a pipe)",
-                                task->id()));
-  }
-  if (pty && !rt->current->out.is_open()) throw TaskError(fmt::format("task {}'s terminal is closed", task->id()));
-  rt->pending_input.push_back(std::move(bytes));
-  flush_input(rt);
-}
-
-void Engine::close_input(const TaskPtr& task) {
-  auto it = runtimes_.find(task->id());
-  if (it == runtimes_.end() || it->second->finalized) return;
-  RuntimePtr rt = it->second;
-  if (rt->current && rt->current->pty) {
-    rt->pending_input.push_back("\x04");  // VEOF: end of file at the start of a line
-    return flush_input(rt);
-  }
-  rt->close_input_after_write = true;
-  flush_input(rt);
-}
-
-void Engine::flush_input(const RuntimePtr& rt) {
-  if (rt->writing) return;
-  bool pty = rt->current && rt->current->pty;
-  auto& target = pty ? rt->current->out : rt->input;
-  while (!rt->pending_input.empty() && target.is_open()) {
-    std::string& front = rt->pending_input.front();
-    ssize_t n = ::write(target.native_handle(), front.data(), front.size());
-    if (n >= 0) {
-      front.erase(0, static_cast<std::size_t>(n));
-      if (front.empty()) rt->pending_input.pop_front();
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      rt->writing = true;
-      target.async_wait(asio::posix::descriptor_base::wait_write,
-                        [self = shared_from_this(), rt](boost::system::error_code ec) {
-                          rt->writing = false;
-                          if (ec || self->closed_) return self->release_if_done(rt);
-                          self->flush_input(rt);
-                        });
-      return;
-    }
-    // EPIPE or EIO: the task closed its input; what is left cannot be delivered.
-    spdlog::warn("tend: task {}: input dropped: {}", rt->task->id(), std::strerror(errno));
-    rt->pending_input.clear();
-  }
-  if (rt->pending_input.empty() && rt->close_input_after_write && !pty) {
-    boost::system::error_code ignored;
-    rt->input.close(ignored);
-  }
-  release_if_done(rt);
-}
-
-void Engine::resize(const TaskPtr& task, unsigned short rows, unsigned short cols) {
-  auto it = runtimes_.find(task->id());
-  if (it == runtimes_.end() || !it->second->current || !it->second->current->pty ||
-      !it->second->current->out.is_open()) {
-    throw TaskError(fmt::format("task {} has no terminal to resize", task->id()));
-  }
-  process::set_window_size(it->second->current->out.native_handle(), rows, cols);
 }
 
 }  // namespace tend

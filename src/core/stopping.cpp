@@ -229,6 +229,17 @@ void Engine::close_now() {
   closed_ = true;
   std::vector<RuntimePtr> live;
   for (const auto& [id, rt] : runtimes_) live.push_back(rt);
+  stop_process_trees_blocking(live);
+  for (const auto& rt : live) close_runtime_now(rt);
+  runtimes_.clear();
+  end_queued_tasks_at_close();
+  cancel_in_process_tasks_at_close();
+  wake_every_waiter();
+  reap_orphans_at_close();
+  release_io_objects();
+}
+
+void Engine::stop_process_trees_blocking(const std::vector<RuntimePtr>& live) {
   std::vector<process::Pidfd*> leaders;
   std::vector<AttemptPtr> leader_attempts;
   std::vector<process::Pidfd> escaped;
@@ -257,56 +268,63 @@ void Engine::close_now() {
   for (std::size_t i = 0; i < leader_attempts.size(); ++i) {
     if (statuses[i]) leader_attempts[i]->exit = statuses[i];
   }
-  for (const auto& rt : live) {
-    if (!rt->stop_cause) rt->stop_cause = StopCause::shutdown;
-    for (const auto& at : rt->live_attempts) {
-      // Take what output is left, then close everything.
-      for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
-        auto& d = s == Stream::stdout_stream ? at->out : at->err;
-        if (!d.is_open()) continue;
-        while (true) {
-          ssize_t n = ::read(d.native_handle(), read_buffer_.data(), read_buffer_.size());
-          if (n <= 0) break;
-          try {
-            rt->task->output(s).append(std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
-          } catch (const std::exception&) {
-          }
-        }
-        boost::system::error_code ignored;
-        d.close(ignored);
-      }
-      at->open_streams = 0;
-      at->drain_timer.cancel();
-      if (at->exit_watch.is_open()) at->exit_watch.release();
-    }
-    rt->timeout_timer.cancel();
-    rt->idle_timer.cancel();
-    rt->restart_timer.cancel();
-    boost::system::error_code ignored;
-    rt->input.close(ignored);
-    if (rt->file_capture) {
-      catch_up(rt);
-      unfollow_files(rt);
-    }
-    if (rt->finalized) continue;
-    if (rt->current && rt->current->adopted && !rt->current->exit) {
-      rt->current->exit = process::ExitStatus::from_exit(0);
-      rt->current->exit_unknown = true;
-    }
-    if (rt->current && rt->current->exit) {
-      finalize(rt, rt->current);
-    } else {
-      rt->finalized = true;
-      complete(rt->task, TaskState::lost, std::nullopt, std::nullopt, "outlived SIGKILL at shutdown; left unreaped");
-    }
+}
+
+void Engine::close_runtime_now(const RuntimePtr& rt) {
+  if (!rt->stop_cause) rt->stop_cause = StopCause::shutdown;
+  for (const auto& at : rt->live_attempts) drain_and_close_attempt(rt, at);
+  rt->timeout_timer.cancel();
+  rt->idle_timer.cancel();
+  rt->restart_timer.cancel();
+  boost::system::error_code ignored;
+  rt->input.close(ignored);
+  if (rt->file_capture) {
+    catch_up(rt);
+    unfollow_files(rt);
   }
-  runtimes_.clear();
+  if (rt->finalized) return;
+  if (rt->current && rt->current->adopted && !rt->current->exit) {
+    rt->current->exit = process::ExitStatus::from_exit(0);
+    rt->current->exit_unknown = true;
+  }
+  if (rt->current && rt->current->exit) {
+    finalize(rt, rt->current);
+  } else {
+    rt->finalized = true;
+    complete(rt->task, TaskState::lost, std::nullopt, std::nullopt, "outlived SIGKILL at shutdown; left unreaped");
+  }
+}
+
+void Engine::drain_and_close_attempt(const RuntimePtr& rt, const AttemptPtr& at) {
+  for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
+    auto& d = s == Stream::stdout_stream ? at->out : at->err;
+    if (!d.is_open()) continue;
+    while (true) {
+      ssize_t n = ::read(d.native_handle(), read_buffer_.data(), read_buffer_.size());
+      if (n <= 0) break;
+      try {
+        rt->task->output(s).append(std::string_view(read_buffer_.data(), static_cast<std::size_t>(n)));
+      } catch (const std::exception&) {
+      }
+    }
+    boost::system::error_code ignored;
+    d.close(ignored);
+  }
+  at->open_streams = 0;
+  at->drain_timer.cancel();
+  if (at->exit_watch.is_open()) at->exit_watch.release();
+}
+
+void Engine::end_queued_tasks_at_close() {
   for (const auto& task : tasks()) {
     if (task->state() == TaskState::queued) {
       complete(task, TaskState::killed, std::nullopt, std::nullopt, "never started: shut down first");
     }
   }
-  // In-process tasks: ask them to stop; a thread is joined by its runtime.
+}
+
+void Engine::cancel_in_process_tasks_at_close() {
+  // Ask them to stop; a thread is joined by its runtime.
   auto in_process = std::move(in_process_);
   in_process_.clear();
   for (auto& [id, ip] : in_process) {
@@ -315,17 +333,26 @@ void Engine::close_now() {
       complete(ip->task, TaskState::cancelled, std::nullopt, std::nullopt, "cancelled at shutdown");
     }
   }
+}
+
+void Engine::wake_every_waiter() {
   for (auto& [id, timers] : waiters_) {
     for (auto* t : timers) t->cancel();
   }
   waiters_.clear();
   for (auto* t : idle_waiters_) t->cancel();
+}
+
+void Engine::reap_orphans_at_close() {
   // Escapees KILLed by the last stops may still be dying: reap them too, as
   // subreaper only. Without adopting, every child we did not spawn is the
   // host's own (an escapee goes to init): not ours to wait for, or we would
   // take its exit status from the host (subprocess.run in a Python host).
   if (options_.adopt_orphans) process::reap_orphans_within(std::chrono::milliseconds(1000));
-  // No I/O object may outlive this call: the io_context may go right after.
+}
+
+void Engine::release_io_objects() {
+  // No I/O object may outlive close_now(): the io_context may go right after.
   orphan_scan_timer_.reset();
   child_signals_.reset();
   stop_signals_.reset();

@@ -7,8 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "params.hpp"
-#include "tend/core/pattern.hpp"
-#include "tend/core/task_name.hpp"
+#include "run_request.hpp"
 #include "tend/core/terminal_text.hpp"
 #include "tend/rpc/task_ref.hpp"
 #include "task_activity.hpp"
@@ -25,17 +24,6 @@ namespace {
 constexpr std::size_t kMaxRead = 16u << 20;
 
 json status_json(const TaskPtr& task) { return store::status_to_json(task->status(), task->spec()); }
-
-// Compiled here to refuse a bad pattern with the parameter's name; the
-// engine compiles a task's patterns again when it starts it.
-std::optional<Pattern> checked_pattern(const std::optional<std::string>& pattern, const char* name) {
-  if (!pattern) return std::nullopt;
-  try {
-    return Pattern(*pattern);
-  } catch (const PatternError& e) {
-    throw RpcError(error_code::invalid_params, fmt::format("invalid params: \"{}\": {}", name, e.what()));
-  }
-}
 
 }  // namespace
 
@@ -150,99 +138,13 @@ asio::awaitable<json> Service::handle(const Request& request, std::shared_ptr<Se
 }
 
 asio::awaitable<json> Service::run(Params p) {
-  TaskSpec spec;
-  auto argv = optional<std::vector<std::string>>(p, "argv");
-  auto shell = optional<std::string>(p, "shell");
-  if (!argv && !shell) bad("argv", "given (a list of strings), or \"shell\" (a command line)");
-  if (argv && shell) bad("argv", "given alone: not together with \"shell\"");
-  if (argv && argv->empty()) bad("argv", "a non-empty list");
-  if (argv) spec.argv = *argv;
-  spec.shell_command = shell;
-  if (auto name = optional<std::string>(p, "name")) {
-    if (auto problem = task_name_problem(*name)) {
-      throw RpcError(error_code::invalid_params,
-                     fmt::format("invalid params: \"name\" {}: a name is 1 to {} bytes of UTF-8 without control "
-                                 "characters or \"/\", and not all digits",
-                                 *problem, kMaxTaskNameBytes));
-    }
-    spec.name = *name;
-  }
-  const bool replace = optional<bool>(p, "replace").value_or(false);
-  spec.cwd = optional<std::string>(p, "cwd").value_or("");
-  if (auto it = p.find("env"); it != p.end() && !it->is_null()) {
-    if (!it->is_object()) bad("env", "an object of string values");
-    for (const auto& [k, v] : it->items()) {
-      if (!v.is_string()) bad("env", "an object of string values");
-      spec.env.emplace_back(k, v.get<std::string>());
-    }
-  }
-  spec.inherit_env = optional<bool>(p, "inherit_env").value_or(true);
-  spec.timeout = duration_ms(p, "timeout_ms");
-  spec.idle_timeout = duration_ms(p, "idle_timeout_ms");
-  spec.command_policy = optional<bool>(p, "command_policy").value_or(true);
-  if (auto policy = optional<std::string>(p, "idle_policy")) {
-    if (*policy != "warn" && *policy != "stop") bad("idle_policy", "\"warn\" or \"stop\"");
-    spec.idle_policy = *policy == "stop" ? IdlePolicy::stop : IdlePolicy::warn;
-  }
-  if (optional<bool>(p, "terminal").value_or(false)) spec.kind = TaskKind::terminal;
-  spec.terminal.rows = static_cast<unsigned short>(non_negative(p, "rows", 24));
-  spec.terminal.cols = static_cast<unsigned short>(non_negative(p, "cols", 80));
-  spec.group = optional<std::string>(p, "group").value_or("default");
-  if (auto it = p.find("after"); it != p.end() && !it->is_null()) {
-    if (!it->is_array()) bad("after", "a list of task ids or names");
-    for (const auto& ref : *it) spec.after.push_back(resolve(ref)->id());
-  }
-  spec.priority = static_cast<int>(optional<std::int64_t>(p, "priority").value_or(0));
-  spec.ready.pattern = optional<std::string>(p, "ready_pattern");
-  checked_pattern(spec.ready.pattern, "ready_pattern");
-  if (auto port = optional<std::int64_t>(p, "ready_port")) {
-    if (*port < 0 || *port > 65535) bad("ready_port", "a port number (0 for the allocated $PORT)");
-    spec.ready.port = static_cast<unsigned short>(*port);
-  }
-  spec.ready.probe = optional<std::string>(p, "ready_probe");
-  spec.progress_pattern = optional<std::string>(p, "progress_pattern");
-  checked_pattern(spec.progress_pattern, "progress_pattern");
-  if (auto restart = optional<std::string>(p, "restart")) {
-    auto policy = parse_restart_policy(*restart);
-    if (!policy) bad("restart", "\"no\", \"on-failure\" or \"always\"");
-    spec.restart.policy = *policy;
-  }
-  if (auto termseq = optional<std::string>(p, "stop")) {
-    spec.stop = StopLadder::parse(*termseq);
-    if (!spec.stop) bad("stop", "a stop sequence such as \"TERM,5000,KILL\"");
-  } else if (p.contains("stop_signal") || p.contains("grace_ms")) {
-    int sig = SIGTERM;
-    if (auto name = optional<std::string>(p, "stop_signal")) {
-      auto parsed = process::parse_signal(*name);
-      if (!parsed) bad("stop_signal", "a signal name such as \"TERM\" or \"INT\"");
-      sig = *parsed;
-    }
-    spec.stop = StopLadder::with_signal(sig, duration_ms(p, "grace_ms").value_or(Duration(5000)));
-  }
-  spec.allocate_port = optional<bool>(p, "allocate_port").value_or(false);
-  if (auto mode = optional<std::string>(p, "stdin")) {
-    if (*mode != "null" && *mode != "pipe") bad("stdin", "\"null\" or \"pipe\"");
-    spec.stdin_mode = *mode == "pipe" ? process::StdinMode::pipe : process::StdinMode::null;
-  }
-  spec.merge_stderr = optional<bool>(p, "merge_stderr").value_or(false);
-  if (p.contains("log_limit") && !p["log_limit"].is_null()) {
-    spec.log_limit = static_cast<std::uint64_t>(non_negative(p, "log_limit", 0));
-  }
-  if (p.contains("log_tail") && !p["log_tail"].is_null()) {
-    spec.log_tail = static_cast<std::uint64_t>(non_negative(p, "log_tail", 0));
-    if (spec.log_limit.value_or(TaskSpec::kDefaultLogLimit) != 0 &&
-        *spec.log_tail > spec.log_limit.value_or(TaskSpec::kDefaultLogLimit)) {
-      bad("log_tail", "at most \"log_limit\"");
-    }
-  }
-  const bool wait_ready = !spec.ready.empty() && optional<bool>(p, "wait_ready").value_or(true);
-  const Duration ready_timeout = duration_ms(p, "ready_timeout_ms").value_or(Duration(std::chrono::seconds(60)));
-
-  if (!spec.name.empty()) co_await take_name(spec.name, replace);
-  TaskPtr task = sup_.submit(std::move(spec));
+  auto id_of = [this](const json& ref) { return resolve(ref)->id(); };
+  RunRequest request = decode_run_request(p, id_of);
+  if (!request.spec.name.empty()) co_await take_name(request.spec.name, request.replace);
+  TaskPtr task = sup_.submit(std::move(request.spec));
   persist(task);
-  if (wait_ready) {
-    auto deadline = asio::steady_timer::clock_type::now() + ready_timeout;
+  if (request.wait_ready) {
+    auto deadline = asio::steady_timer::clock_type::now() + request.ready_timeout;
     while (task->state() == TaskState::queued && asio::steady_timer::clock_type::now() < deadline) {
       co_await wait_for_activity(sup_, task, deadline);
     }

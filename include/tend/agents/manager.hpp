@@ -219,6 +219,14 @@ class Manager {
   struct Entry;
   std::shared_ptr<Entry> entry(const std::string& ticket_id) const;
   void run_worker(const std::shared_ptr<Entry>& e, TaskContext& ctx);
+  // run_worker's steps (worker.cpp)
+  void take_slot(TaskContext& ctx);
+  Workspace open_workspace(const std::shared_ptr<Entry>& e, WorkerResult& result);
+  void run_setup(const std::shared_ptr<Entry>& e, const Workspace& ws, TaskContext& ctx);
+  TaskPtr start_agent(const std::shared_ptr<Entry>& e, const Workspace& ws, std::optional<WorkerOutcome>& outcome);
+  void collect_result(const std::shared_ptr<Entry>& e, const Workspace& ws, const Task& agent,
+                      const TaskStatus& status, const std::optional<WorkerOutcome>& outcome, bool stopped,
+                      WorkerResult& result);
   void finish(const std::shared_ptr<Entry>& e, WorkerResult result);
   void set_status(const std::shared_ptr<Entry>& e, TicketStatus status);
   Workspace workspace_of(const std::shared_ptr<Entry>& e) const;

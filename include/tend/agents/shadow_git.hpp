@@ -186,6 +186,23 @@ class ShadowGit {
   Step merge_step(const std::string& ours, const std::string& theirs, const std::map<std::string, Side>& resolutions) const;
   MergeResult run_merge(const Workspace& ws, const std::string& target, MergeStrategy strategy,
                         const std::string& message, const std::map<std::string, Side>& resolutions);
+  // run_merge's steps; each that computes a new head returns it, or "" when
+  // there is none (conflicts or nothing new, said in `result`).
+  std::string fast_forward_head(const Workspace& ws, const std::string& target, const std::string& target_head,
+                                const std::string& branch_commit) const;
+  std::string commit_merged_tree(MergeStrategy strategy, const std::string& target_head,
+                                 const std::string& branch_commit, const std::string& subject,
+                                 const std::map<std::string, Side>& resolutions, MergeResult& result) const;
+  std::string replay_commits(const std::string& target_head, const std::string& branch_commit,
+                             const std::map<std::string, Side>& resolutions, MergeResult& result) const;
+  /// Keeps a conflicted merge for resolve().
+  void keep_pending(const Workspace& ws, const std::string& target, MergeStrategy strategy, const std::string& message,
+                    const std::map<std::string, Side>& resolutions, const std::vector<std::string>& conflicts);
+  /// Moves the target branch to `new_head` (through its worktree when it is checked out).
+  void move_target(const std::string& target, const std::string& target_head, const std::string& new_head,
+                   const std::string& subject, MergeResult& result);
+  /// Notes the merge in the branch's config, so is_merged() knows it later.
+  void record_merged(const Workspace& ws, const std::string& target, const std::string& branch_commit);
   std::string branch_head(const std::string& branch) const;
   std::string tree_of(const std::string& commit) const;
   std::optional<std::filesystem::path> checked_out_at(const std::string& branch) const;

@@ -196,25 +196,19 @@ void SupervisorHandle::untrack(std::uint64_t token) {
   ops_.erase(token);
 }
 
+namespace {
+
+// An operation with no result, as one whose result is ignored.
+asio::awaitable<bool> then_true(asio::awaitable<void> op) {
+  co_await std::move(op);
+  co_return true;
+}
+
+}  // namespace
+
 void SupervisorHandle::start_void(std::shared_ptr<Completions> completions, std::uint64_t token,
                                   asio::awaitable<void> op) {
-  auto signal = track(token);
-  auto on_done = [this, completions, token, signal](std::exception_ptr error) {
-    untrack(token);
-    if (error) {
-      completions->post(token, [error]() -> py::object { std::rethrow_exception(error); });
-    } else {
-      completions->post(token, []() -> py::object { return py::none(); });
-    }
-  };
-  try {
-    use([&](Supervisor& sup) {
-      asio::co_spawn(sup.get_executor(), std::move(op), asio::bind_cancellation_slot(signal->slot(), std::move(on_done)));
-    });
-  } catch (...) {
-    untrack(token);
-    throw;
-  }
+  start(std::move(completions), token, then_true(std::move(op)), [](bool) { return py::none(); });
 }
 
 void SupervisorHandle::cancel(std::uint64_t token) {

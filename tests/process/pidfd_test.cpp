@@ -15,9 +15,13 @@ using namespace tend::process;
 
 namespace {
 
+// Its stdin is a pipe the test holds, so `read line` waits until the test
+// closes it (with the default /dev/null it would end at once, and whether a
+// check saw it running would be a race).
 SpawnedChild start_shell(const std::string& script) {
   SpawnOptions o;
   o.shell_command = script;
+  o.stdin_mode = StdinMode::pipe;
   return spawn(o);
 }
 

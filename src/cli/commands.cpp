@@ -128,7 +128,7 @@ int cmd_ls(const Options& o) {
   Client client = Client::connect();
   json r = client.call("task.list", {{"all", o.all}, {"internal", o.internal}});
   if (o.json) {
-    std::cout << r["tasks"].dump(2) << "\n";
+    std::cout << r.dump(2) << "\n";  // {"tasks": [...]}, as task.list answers
   } else {
     std::cout << task_table(r["tasks"], use_colour(1));
   }

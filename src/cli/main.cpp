@@ -83,7 +83,7 @@ void add_ls(CLI::App& app, Options& o, Commands& commands) {
   auto* ls = app.add_subcommand("ls", "List tasks");
   ls->add_flag("--all", o.all, "Every task, not only the active and the last 20 finished");
   ls->add_flag("--internal", o.internal, "Also tend's own tasks (an agent's worker-N and setup-N)");
-  ls->add_flag("--json", o.json, "JSON");
+  ls->add_flag("--json", o.json, "{\"tasks\": [...]}, as task.list answers");
   commands.push_back({ls, [&o] { return cmd_ls(o); }});
 }
 

@@ -237,6 +237,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   };
   std::unordered_map<std::string, GroupState> groups_;
   std::unordered_set<TaskId> queue_running_;  ///< submitted tasks that were started
+  /// Queued tasks discarded: their dependents fail as "removed", not "did not succeed".
+  std::unordered_set<TaskId> removed_from_queue_;
   std::array<char, 64 * 1024> read_buffer_{};
 
   std::mutex subscribers_mutex_;

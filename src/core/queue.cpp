@@ -111,6 +111,7 @@ void Engine::on_queued_task_done(const TaskPtr& task) {
 }
 
 void Engine::release_dependents(const TaskPtr& task) {
+  const bool removed = removed_from_queue_.erase(task->id()) != 0;
   if (queue_running_.erase(task->id()) != 0) {
     --groups_[kGlobal].running;
     --groups_[task->spec().group].running;
@@ -129,7 +130,8 @@ void Engine::release_dependents(const TaskPtr& task) {
       if (!dependent || dependent->finished()) continue;
       if (!ok) {
         complete(dependent, TaskState::failed, std::nullopt, std::nullopt,
-                 fmt::format("dependency {} did not succeed ({})", task->id(), to_string(task->state())));
+                 removed ? fmt::format("dependency {} was removed", task->id())
+                         : fmt::format("dependency {} did not succeed ({})", task->id(), to_string(task->state())));
         continue;
       }
       if (--unmet_dependencies_[id] == 0) {

@@ -1,6 +1,7 @@
 // The queue as a pueue user meets it (issue 17): commands on several tasks
 // do what they can and say why not for the rest, a queued task can be
-// removed, and groups are added before use.
+// removed, groups are added before use, and each task knows its id, group
+// and worker slot.
 
 #include <gtest/gtest.h>
 
@@ -97,4 +98,27 @@ TEST(CliQueue, RunInAGroupThatWasNeverAddedIsRefused) {
   ASSERT_EQ(home.tend({"parallel", "3", "--group", "limited"}).exit_code, 0);  // a limit makes a group too
   EXPECT_EQ(home.tend({"run", "--wait", "--group", "limited", "--", "true"}).exit_code, 0);
   EXPECT_EQ(home.tend({"run", "--wait", "--group", "default", "--", "true"}).exit_code, 0);
+}
+
+TEST(CliQueue, EachTaskKnowsItsIdGroupAndWorkerSlot) {
+  TendHome home;
+  ASSERT_EQ(home.tend({"group", "add", "gpu", "--parallel", "2"}).exit_code, 0);
+  // Each says who it is, then runs until killed.
+  const std::string says = "echo \"$TEND_TASK_ID $TEND_GROUP $TEND_WORKER_SLOT\"; exec sleep 60";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(home.tend({"run", "--group", "gpu", "--", "sh", "-c", says}).exit_code, 0);
+  }
+  auto said = [&](const std::string& id) { return home.tend({"logs", id, "--stdout"}).out; };
+  ASSERT_TRUE(eventually([&] { return said("1") == "1 gpu 0\n" && said("2") == "2 gpu 1\n"; }))
+      << said("1") << said("2");
+  EXPECT_EQ(state_of(home, "3"), "queued");
+
+  // The first ends; the third takes its slot while the second still holds 1.
+  ASSERT_EQ(home.tend({"kill", "1"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return said("3") == "3 gpu 0\n"; })) << said("3");
+  EXPECT_EQ(state_of(home, "2"), "running");
+  ASSERT_EQ(home.tend({"kill", "2", "3"}).exit_code, 0);
+
+  auto plain = home.tend({"run", "--wait", "--", "sh", "-c", "echo \"$TEND_TASK_ID $TEND_GROUP $TEND_WORKER_SLOT\""});
+  EXPECT_EQ(plain.out, "4 default 0\n") << plain.err;
 }

@@ -46,6 +46,17 @@ std::int64_t duration_ms(const std::string& option, const std::string& text) {
   }
 }
 
+namespace {
+
+// One task of several that could not be acted on: why, on stderr; the
+// command's exit code then says that not everything was done.
+int not_done(const json& entry) {
+  std::cerr << "tend: " << entry["error"]["message"].get<std::string>() << "\n";
+  return 1;
+}
+
+}  // namespace
+
 int cmd_run(const Options& o) {
   json p = json::object();
   if (o.shell) {
@@ -128,7 +139,7 @@ int cmd_ls(const Options& o) {
   Client client = Client::connect();
   json r = client.call("task.list", {{"all", o.all}, {"internal", o.internal}});
   if (o.json) {
-    std::cout << r["tasks"].dump(2) << "\n";
+    std::cout << r.dump(2) << "\n";  // {"tasks": [...]}, as task.list answers
   } else {
     std::cout << task_table(r["tasks"], use_colour(1));
   }
@@ -207,8 +218,11 @@ int cmd_kill(const Options& o) {
   if (o.grace) p["grace_ms"] = duration_ms("--grace", *o.grace);
   Client client = Client::connect();
   json r = client.call("task.kill", p);
+  int code = 0;
   for (const auto& t : r["tasks"]) {
-    if (t.contains("signal_sent")) {
+    if (t.contains("error")) {
+      code = not_done(t);
+    } else if (t.contains("signal_sent")) {
       std::cout << fmt::format("{}: {}\n", t["id"].get<std::uint64_t>(),
                                t["signal_sent"].get<bool>() ? "signal sent" : "not running");
     } else if (t.value("already_ended", false)) {
@@ -219,7 +233,7 @@ int cmd_kill(const Options& o) {
                                shown(t["reason"]));
     }
   }
-  return 0;
+  return code;
 }
 
 int cmd_send(const Options& o) {
@@ -238,8 +252,15 @@ int cmd_simple(const char* method, const Options& o) {
 int cmd_rm(const Options& o) {
   Client client = Client::connect();
   json r = client.call("task.remove", {{"ids", task_refs(o.ids)}});
-  for (const auto& id : r["removed"]) std::cout << "removed " << id.get<std::uint64_t>() << "\n";
-  return 0;
+  int code = 0;
+  for (const auto& t : r["tasks"]) {
+    if (t.contains("error")) {
+      code = not_done(t);
+    } else {
+      std::cout << "removed " << t["id"].get<std::uint64_t>() << "\n";
+    }
+  }
+  return code;
 }
 
 int cmd_clean(const Options&) {

@@ -59,7 +59,7 @@ void add_run(CLI::App& app, Options& o, Commands& commands) {
   run->add_option("--idle-policy", o.idle_policy, "What silence does: warn or stop");
   run->add_flag("--terminal", o.terminal, "Run on a pseudo-terminal");
   run->add_flag("--shell", o.shell, "Run the command through /bin/sh -c");
-  run->add_option("--group", o.group, "Queue group");
+  run->add_option("--group", o.group, "Queue group (default: default; others are made with tend group add)");
   repeatable(run->add_option("--after", o.after, "Start only after this task succeeded (repeatable)"));
   run->add_option("--priority", o.priority, "Higher starts first");
   run->add_option("--ready-pattern", o.ready_pattern, "Ready once a line matches this regex (RE2 syntax, at most 4096 bytes)");
@@ -83,7 +83,7 @@ void add_ls(CLI::App& app, Options& o, Commands& commands) {
   auto* ls = app.add_subcommand("ls", "List tasks");
   ls->add_flag("--all", o.all, "Every task, not only the active and the last 20 finished");
   ls->add_flag("--internal", o.internal, "Also tend's own tasks (an agent's worker-N and setup-N)");
-  ls->add_flag("--json", o.json, "JSON");
+  ls->add_flag("--json", o.json, "{\"tasks\": [...]}, as task.list answers");
   commands.push_back({ls, [&o] { return cmd_ls(o); }});
 }
 
@@ -143,7 +143,7 @@ void add_pause_and_resume(CLI::App& app, Options& o, Commands& commands) {
 }
 
 void add_rm_and_clean(CLI::App& app, Options& o, Commands& commands) {
-  auto* rm = app.add_subcommand("rm", "Remove finished tasks and their logs");
+  auto* rm = app.add_subcommand("rm", "Remove finished or queued tasks and their logs (not running ones)");
   rm->add_option("ids", o.ids, "Task ids or names")->required();
   commands.push_back({rm, [&o] { return cmd_rm(o); }});
   auto* clean = app.add_subcommand("clean", "Remove every finished task");

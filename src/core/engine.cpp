@@ -145,6 +145,12 @@ void Engine::forget(const TaskPtr& task) {
 }
 
 void Engine::discard(const TaskPtr& task) {
+  if (task->state() == TaskState::queued) {
+    // It never ran: nothing of it is lost. Its dependents are told why it
+    // will not run (release_dependents).
+    removed_from_queue_.insert(task->id());
+    complete(task, TaskState::killed, std::nullopt, std::nullopt, "removed from the queue before it started");
+  }
   forget(task);
   for (Stream s : {Stream::stdout_stream, Stream::stderr_stream}) {
     // A log file exists only with a log_dir, and so with spare_logs_.

@@ -106,6 +106,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   /// How to spawn the task's next attempt; opens the files it writes its
   /// output to, when it writes them itself.
   process::SpawnOptions spawn_options_for(const RuntimePtr& rt);
+  /// TEND_TASK_ID, TEND_GROUP and TEND_WORKER_SLOT for the task's processes.
+  void add_worker_environment(process::SpawnOptions& so, TaskId id, const std::string& group) const;
   /// Makes the child's pipes or PTY master the attempt's (and its stdin the task's).
   void take_child_streams(const RuntimePtr& rt, ProcessAttempt& at, process::SpawnedChild& child);
   void watch_exit(const RuntimePtr& rt, const AttemptPtr& at);
@@ -174,6 +176,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void schedule();
   void on_queued_task_done(const TaskPtr& task);
   void release_dependents(const TaskPtr& task);
+  /// The lowest slot number free in `group`, now taken by `id`; and back.
+  void take_worker_slot(const std::string& group, TaskId id);
+  void free_worker_slot(const std::string& group, TaskId id);
 
   // inprocess_tasks.cpp
   std::shared_ptr<InProcessRuntime> start_in_process(std::string name, bool on_thread,
@@ -234,9 +239,14 @@ class Engine : public std::enable_shared_from_this<Engine> {
   struct GroupState {
     std::size_t limit = 0;
     std::size_t running = 0;
+    /// TEND_WORKER_SLOT: which slot numbers its running tasks hold.
+    std::vector<bool> slot_taken;
   };
   std::unordered_map<std::string, GroupState> groups_;
   std::unordered_set<TaskId> queue_running_;  ///< submitted tasks that were started
+  std::unordered_map<TaskId, std::size_t> worker_slots_;  ///< of the tasks in queue_running_
+  /// Queued tasks discarded: their dependents fail as "removed", not "did not succeed".
+  std::unordered_set<TaskId> removed_from_queue_;
   std::array<char, 64 * 1024> read_buffer_{};
 
   std::mutex subscribers_mutex_;

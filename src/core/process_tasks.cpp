@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -132,6 +135,22 @@ void Engine::start_attempt(const RuntimePtr& rt) {
   if (at->open_streams == 2) watch_stream(rt, at, Stream::stderr_stream);
 }
 
+void Engine::add_worker_environment(process::SpawnOptions& so, TaskId id, const std::string& group) const {
+  // Ours, not the caller's: a task started from inside a task brings that
+  // one's values in its environment.
+  const std::array<std::string, 3> names = {"TEND_TASK_ID", "TEND_GROUP", "TEND_WORKER_SLOT"};
+  std::erase_if(so.set_env, [&](const auto& kv) { return std::find(names.begin(), names.end(), kv.first) != names.end(); });
+  so.set_env.emplace_back(names[0], std::to_string(id));
+  so.set_env.emplace_back(names[1], group);
+  // The slot within its group's limit, while the queue started it; run()
+  // starts a task outside any limit.
+  if (auto slot = worker_slots_.find(id); slot != worker_slots_.end()) {
+    so.set_env.emplace_back(names[2], std::to_string(slot->second));
+  } else {
+    so.unset_env.push_back(names[2]);
+  }
+}
+
 process::SpawnOptions Engine::spawn_options_for(const RuntimePtr& rt) {
   const TaskSpec& s = rt->task->spec();
   process::SpawnOptions so;
@@ -144,6 +163,7 @@ process::SpawnOptions Engine::spawn_options_for(const RuntimePtr& rt) {
   auto eq = rt->marker.find('=');
   so.set_env.emplace_back(rt->marker.substr(0, eq), rt->marker.substr(eq + 1));
   if (rt->port) so.set_env.emplace_back("PORT", std::to_string(*rt->port));
+  add_worker_environment(so, rt->task->id(), s.group);
   so.stdin_mode = s.stdin_mode;
   so.stdin_file = s.stdin_file;
   so.merge_stderr = s.merge_stderr;

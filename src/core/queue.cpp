@@ -2,6 +2,9 @@
 // priority, as pueue has them, with costs that do not grow with the queue:
 // enqueueing is a set insertion; a task waiting for dependencies sits in an
 // index keyed by what it waits for, not in the queue scanned at each start.
+// A started task holds a worker slot of its group (TEND_WORKER_SLOT) until it ends.
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -79,6 +82,7 @@ void Engine::schedule() {
     ++global.running;
     ++group.running;
     queue_running_.insert(task->id());
+    take_worker_slot(task->spec().group, task->id());
     try {
       launch(task);
     } catch (const process::SpawnError& e) {
@@ -110,10 +114,32 @@ void Engine::on_queued_task_done(const TaskPtr& task) {
   } while (!ends_to_pass_on_.empty());
 }
 
+void Engine::take_worker_slot(const std::string& group, TaskId id) {
+  auto& taken = groups_[group].slot_taken;
+  auto gap = std::find(taken.begin(), taken.end(), false);
+  const std::size_t slot = static_cast<std::size_t>(gap - taken.begin());
+  if (gap == taken.end()) {
+    taken.push_back(true);
+  } else {
+    *gap = true;
+  }
+  worker_slots_[id] = slot;
+}
+
+void Engine::free_worker_slot(const std::string& group, TaskId id) {
+  auto it = worker_slots_.find(id);
+  if (it == worker_slots_.end()) return;
+  auto& taken = groups_[group].slot_taken;
+  if (it->second < taken.size()) taken[it->second] = false;
+  worker_slots_.erase(it);
+}
+
 void Engine::release_dependents(const TaskPtr& task) {
+  const bool removed = removed_from_queue_.erase(task->id()) != 0;
   if (queue_running_.erase(task->id()) != 0) {
     --groups_[kGlobal].running;
     --groups_[task->spec().group].running;
+    free_worker_slot(task->spec().group, task->id());
   } else {
     // Never started: drop it from the queue if it was there.
     ready_queue_.erase({task->spec().priority, task->id()});
@@ -129,7 +155,8 @@ void Engine::release_dependents(const TaskPtr& task) {
       if (!dependent || dependent->finished()) continue;
       if (!ok) {
         complete(dependent, TaskState::failed, std::nullopt, std::nullopt,
-                 fmt::format("dependency {} did not succeed ({})", task->id(), to_string(task->state())));
+                 removed ? fmt::format("dependency {} was removed", task->id())
+                         : fmt::format("dependency {} did not succeed ({})", task->id(), to_string(task->state())));
         continue;
       }
       if (--unmet_dependencies_[id] == 0) {

@@ -1,6 +1,5 @@
 #include "tend/rpc/service.hpp"
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -140,6 +139,7 @@ asio::awaitable<json> Service::handle(const Request& request, std::shared_ptr<Se
 asio::awaitable<json> Service::run(Params p) {
   auto id_of = [this](const json& ref) { return resolve(ref)->id(); };
   RunRequest request = decode_run_request(p, id_of);
+  check_group_exists(request.spec.group);
   if (!request.spec.name.empty()) co_await take_name(request.spec.name, request.replace);
   TaskPtr task = sup_.submit(std::move(request.spec));
   persist(task);
@@ -157,6 +157,15 @@ asio::awaitable<json> Service::run(Params p) {
     }
   }
   co_return status_json(task);
+}
+
+void Service::check_group_exists(const std::string& group) const {
+  // A group is what has a limit (group.add, queue.parallel --group, kept in
+  // the store); a misspelt one would otherwise run unlimited, unnoticed.
+  if (!group.empty() && (group == "default" || !store_ || store_->setting("parallel:" + group))) return;
+  throw RpcError(error_code::invalid_params,
+                 fmt::format("no group \"{}\": add it first (tend group add {} --parallel N)", escape_controls(group),
+                             escape_controls(group)));
 }
 
 asio::awaitable<void> Service::take_name(const std::string& name, bool replace) {
@@ -249,46 +258,6 @@ asio::awaitable<json> Service::wait(Params p) {
   co_return json{{"finished", done}, {"pending", pending}, {"timed_out", timed_out}};
 }
 
-asio::awaitable<json> Service::kill(Params p) {
-  auto tasks = resolve_all(p);
-  std::optional<int> sig;
-  if (auto it = p.find("signal"); it != p.end() && !it->is_null()) {
-    if (it->is_number_integer()) {
-      sig = process::parse_signal(std::to_string(it->get<std::int64_t>()));
-    } else if (it->is_string()) {
-      sig = process::parse_signal(it->get<std::string>());
-    }
-    if (!sig) bad("signal", "a signal name such as \"TERM\" or a number");
-  }
-  auto grace = duration_ms(p, "grace_ms");
-  json result = json::array();
-  if (sig && !grace) {
-    // One signal, as kill(1) sends it.
-    for (const auto& t : tasks) {
-      const bool ended = t->finished();
-      const bool sent = !ended && sup_.kill(t, *sig);
-      result.push_back({{"id", t->id()},
-                        {"signal_sent", sent},
-                        {"already_ended", ended},
-                        {"state", to_string(t->state())}});
-    }
-    co_return json{{"tasks", result}};
-  }
-  // Which tasks had ended is read on the engine's thread, in the same step
-  // as the stop is asked for: no front end checks and then acts.
-  std::vector<bool> ended;
-  for (const auto& t : tasks) ended.push_back(t->finished());
-  auto ladder = StopLadder::with_signal(sig.value_or(SIGTERM), grace.value_or(Duration(5000)));
-  for (const auto& t : tasks) sup_.stop(t, ladder);
-  co_await sup_.async_wait_all(tasks, std::nullopt);
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    json task = status_json(tasks[i]);
-    task["already_ended"] = static_cast<bool>(ended[i]);
-    result.push_back(std::move(task));
-  }
-  co_return json{{"tasks", result}};
-}
-
 json Service::send(Params p) {
   if (!p.contains("id")) bad("id", "a task id or name");
   TaskPtr task = resolve(p["id"]);
@@ -312,50 +281,6 @@ json Service::pause_resume(Params p, bool pause) {
   }
   persist(task);
   return status_json(task);
-}
-
-namespace {
-
-// A forgotten task's record is freed, but free() gives heap back to the
-// system only from its top, and the daemon's long-lived allocations sit
-// among the freed ones: without this, RSS stays at its peak after a clean of
-// thousands of tasks (Load.ShortTasks...: 10 MiB grew to 17.7 MiB for good;
-// with it, 11.1 MiB).
-void give_freed_memory_back() { ::malloc_trim(0); }
-
-}  // namespace
-
-void Service::forget(const TaskPtr& task) {
-  sup_.discard(task);
-  if (store_) store_->remove(task->id());
-}
-
-json Service::remove(Params p) {
-  auto tasks = resolve_all(p);
-  for (const auto& t : tasks) {
-    if (!t->finished()) {
-      throw RpcError(error_code::task_error,
-                     fmt::format("task {} is {}; stop it first (tend kill {})", t->id(), to_string(t->state()), t->id()));
-    }
-  }
-  json removed = json::array();
-  for (const auto& t : tasks) {
-    forget(t);
-    removed.push_back(t->id());
-  }
-  give_freed_memory_back();
-  return {{"removed", removed}};
-}
-
-json Service::clean(Params) {
-  json removed = json::array();
-  for (const auto& t : sup_.tasks()) {
-    if (!t->finished()) continue;
-    forget(t);
-    removed.push_back(t->id());
-  }
-  give_freed_memory_back();
-  return {{"removed", removed}};
 }
 
 json Service::daemon_status(Params) {

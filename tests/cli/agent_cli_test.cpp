@@ -134,7 +134,8 @@ TEST_F(AgentCli, LsLeavesOutAgentMachineryAndNamesTheTicketOfAnAgentsTask) {
   auto names_in = [&](std::vector<std::string> args) {
     args.push_back("--json");
     std::vector<std::string> names;
-    for (const auto& t : home.tend_json(args)) names.push_back(t["name"].get<std::string>());
+    const nlohmann::json listed = home.tend_json(args);  // kept: the loop reads into it
+    for (const auto& t : listed["tasks"]) names.push_back(t["name"].get<std::string>());
     std::sort(names.begin(), names.end());
     return names;
   };

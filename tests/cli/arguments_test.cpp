@@ -67,7 +67,7 @@ TEST(CliArguments, DurationsOverAHundredYearsAreRefusedNamingTheLimit) {
     EXPECT_TRUE(has(r.err, "100 years")) << option << ": " << r.err;
   }
   // Only the refused ones: nothing was started.
-  EXPECT_EQ(home.tend_json({"ls", "--json"}).size(), 0u);
+  EXPECT_EQ(home.tend_json({"ls", "--json"})["tasks"].size(), 0u);
   auto fine = home.tend({"run", "--wait", "--timeout", "36500d", "--", "true"});
   EXPECT_EQ(fine.exit_code, 0) << fine.err;
   EXPECT_EQ(state_of(home, "1"), "succeeded");
@@ -111,7 +111,7 @@ TEST(CliArguments, NamesWithControlCharactersSlashesOrTooManyBytesAreRefused) {
     EXPECT_EQ(r.exit_code, 2) << escape_controls(name) << ": " << r.err;
     EXPECT_TRUE(has(r.err, "invalid params: \"name\"")) << r.err;
   }
-  EXPECT_EQ(home.tend_json({"ls", "--json"}).size(), 0u);
+  EXPECT_EQ(home.tend_json({"ls", "--json"})["tasks"].size(), 0u);
   RawConnection c(home.socket());
   json r = c.call("task.run", {{"argv", {"true"}}, {"name", ""}});
   EXPECT_EQ(r["error"]["code"], -32602) << r.dump();
@@ -140,7 +140,7 @@ TEST(CliArguments, ALiveTasksNameIsItsOwnUntilItEndsOrIsReplaced) {
   auto second = home.tend({"run", "--name", "dup", "--", "sleep", "60"});
   EXPECT_EQ(second.exit_code, 2) << second.out << second.err;
   EXPECT_TRUE(has(second.err, "task 2")) << second.err;
-  EXPECT_EQ(home.tend_json({"ls", "--json"}).size(), 2u);
+  EXPECT_EQ(home.tend_json({"ls", "--json"})["tasks"].size(), 2u);
   // A name refers to its live task, not the newest.
   EXPECT_EQ(home.tend_json({"status", "dup", "--json"})["id"], 2);
 

@@ -34,7 +34,7 @@ TEST(Cli, RunLsStatusLogsWaitKillRoundTrip) {
   EXPECT_EQ(logs["next_cursor"], 6);
   EXPECT_EQ(home.tend_json({"logs", "1", "--json", "--stdout", "--since", "6"})["data"], "");
 
-  auto ls = home.tend_json({"ls", "--json"});
+  auto ls = home.tend_json({"ls", "--json"})["tasks"];
   ASSERT_EQ(ls.size(), 1u);
   EXPECT_NE(home.tend({"ls"}).out.find("succeeded"), std::string::npos);
 
@@ -165,7 +165,7 @@ TEST(Cli, ParallelLimitHoldsForAThousandQueuedTasks) {
   }
   EXPECT_LE(most, 4);
   EXPECT_EQ(most, 4);
-  auto all = home.tend_json({"ls", "--all", "--json"});
+  auto all = home.tend_json({"ls", "--all", "--json"})["tasks"];
   ASSERT_EQ(all.size(), 1000u);
   for (const auto& t : all) EXPECT_EQ(t["state"], "succeeded");
 }

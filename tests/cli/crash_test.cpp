@@ -39,7 +39,7 @@ TEST(Crash, SigkillOfTheDaemonLosesNoTaskAndNoByte) {
   const char* counter = "i=0; while :; do echo $i; i=$((i+1)); [ $((i % 1000)) -ne 0 ] || sleep 0.01; done";
   for (int i = 0; i < 3; ++i) ASSERT_EQ(home.tend({"run", "--shell", "--", counter}).exit_code, 0);
   ASSERT_TRUE(eventually([&] {
-    auto ls = home.tend_json({"ls", "--json"});
+    auto ls = home.tend_json({"ls", "--json"})["tasks"];
     for (const auto& t : ls) {
       if (home.tend_json({"logs", std::to_string(t["id"].get<int>()), "--json", "--tail", "1"})["data"] == "") return false;
     }
@@ -51,7 +51,7 @@ TEST(Crash, SigkillOfTheDaemonLosesNoTaskAndNoByte) {
   ASSERT_TRUE(eventually([&] { return ::kill(daemon_pid, 0) != 0; }));
 
   // The next command starts a new daemon, which takes the tasks up again.
-  auto ls = home.tend_json({"ls", "--json"});
+  auto ls = home.tend_json({"ls", "--json"})["tasks"];
   ASSERT_EQ(ls.size(), 3u);
   for (const auto& t : ls) {
     std::string state = t["state"];

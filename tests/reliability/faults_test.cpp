@@ -160,7 +160,7 @@ TEST(Faults, TenDaemonKillsAtRandomMomentsLoseNoTaskAndNoByte) {
   wait_args.insert(wait_args.end(), {"--timeout", "60s"});
   Result r = home.tend(wait_args);
   EXPECT_NE(r.exit_code, 124) << "tasks still running after the restarts";
-  json listed = home.tend_json({"ls", "--all", "--json"});
+  json listed = home.tend_json({"ls", "--all", "--json"})["tasks"];
   EXPECT_EQ(listed.size(), lines_of.size());
   for (const auto& [id, n] : lines_of) {
     json st = home.tend_json({"status", id, "--json"});
@@ -198,7 +198,7 @@ TEST(Faults, AFileSizeLimitEndsTheTaskTruthfullyAndTheDaemonGoesOn) {
   Result after = home.tend({"run", "--wait", "--", "echo", "still here"});
   EXPECT_EQ(after.exit_code, 0);
   EXPECT_EQ(after.out, "still here\n");
-  EXPECT_EQ(home.tend_json({"ls", "--all", "--json"}).size(), 2u);
+  EXPECT_EQ(home.tend_json({"ls", "--all", "--json"})["tasks"].size(), 2u);
 }
 
 TEST(Faults, ATaskThatFillsItsLogsDiskIsToldInItsStatus) {
@@ -235,12 +235,12 @@ TEST(Faults, AFullDiskNeitherStopsTheDaemonNorCorruptsItsStore) {
   auto pid = home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>();
   Result more = home.tend({"run", "--wait", "--", "true"});
   EXPECT_EQ(more.exit_code, 0) << more.err;
-  EXPECT_EQ(home.tend_json({"ls", "--all", "--json"}).size(), 2u);
+  EXPECT_EQ(home.tend_json({"ls", "--all", "--json"})["tasks"].size(), 2u);
   EXPECT_EQ(home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>(), pid);
   // Room again, and a new daemon: the store reads back whole.
   EXPECT_EQ(home.tend({"rm", "1"}).exit_code, 0);
   ASSERT_EQ(home.tend({"daemon", "stop"}).exit_code, 0);
-  json listed = home.tend_json({"ls", "--all", "--json"});
+  json listed = home.tend_json({"ls", "--all", "--json"})["tasks"];
   ASSERT_EQ(listed.size(), 1u) << listed.dump();
   EXPECT_EQ(listed[0]["state"], "succeeded");
   ASSERT_EQ(home.tend({"daemon", "stop"}).exit_code, 0);  // before the disk goes

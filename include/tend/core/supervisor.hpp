@@ -195,7 +195,9 @@ class Supervisor {
   /// holders). Throws TaskError while it has not finished.
   void forget(const TaskPtr& task);
   /// forget(), and its log files go too (emptied and kept for the logs of
-  /// later tasks, unless some process still has one open).
+  /// later tasks, unless some process still has one open). A queued task is
+  /// taken out of the queue first (it never ran, so nothing is lost), and the
+  /// tasks after it fail: "dependency N was removed".
   void discard(const TaskPtr& task);
   /// The task's status if it has finished, else nullopt. Never blocks.
   std::optional<TaskStatus> poll(const TaskPtr& task) const;

@@ -72,6 +72,16 @@ class Service {
   /// it, unless `replace`, which stops that task and waits for its end.
   asio::awaitable<void> take_name(const std::string& name, bool replace);
   std::vector<TaskPtr> resolve_all(Params p) const;
+  /// Each reference of "ids" (or "id") with its task, or why it names none.
+  /// Only a request of one reference fails as a whole when it names no task.
+  struct Resolved {
+    json ref;
+    TaskPtr task;
+    json error;  ///< {"code", "message"} when there is no task
+  };
+  std::vector<Resolved> resolve_each(Params p) const;
+  /// Refuses a group that was never added (group.add, queue.parallel).
+  void check_group_exists(const std::string& group) const;
   void forget(const TaskPtr& task);
 
   Supervisor& sup_;

@@ -13,7 +13,6 @@
 namespace tend::mcp {
 namespace {
 
-constexpr std::int64_t kWaitTimeoutMs = 30'000;
 constexpr std::size_t kDiffLimit = 48 * 1024;
 
 std::string text_of(const json& v, const char* fallback = "-") {
@@ -98,7 +97,7 @@ ToolResult agent_wait(ToolContext& ctx, const json& a) {
   json ids = json::array();
   for (const auto& id : a["ids"]) ids.push_back(ticket_ref(id));
   const bool any = a.value("any", false);
-  const std::int64_t timeout_ms = seconds_arg(a, "timeout_s").value_or(kWaitTimeoutMs);
+  const std::int64_t timeout_ms = seconds_arg(a, "timeout_s").value_or(kDefaultWaitTimeoutMs);
   json w = ctx.call("agent.wait", {{"ids", ids}, {"any", any}, {"timeout_ms", timeout_ms}});
   const bool timed_out = w.value("timed_out", false);
   ToolResult r;

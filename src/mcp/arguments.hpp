@@ -18,6 +18,9 @@ using nlohmann::json;
 /// whole numbers given as 5.0 made integers where the schema wants one.
 json check_arguments(const json& schema, const json& arguments);
 
+/// How long task_wait and agent_wait wait when the caller gives no timeout_s.
+constexpr std::int64_t kDefaultWaitTimeoutMs = 30'000;
+
 /// A duration given in seconds (fractions allowed), as whole milliseconds;
 /// throws ToolError for what every duration refuses (core/duration.hpp:
 /// negative, NaN, infinite, past kMaxDuration).

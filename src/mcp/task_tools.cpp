@@ -13,7 +13,6 @@ namespace tend::mcp {
 namespace {
 
 constexpr std::int64_t kReadLimit = 32 * 1024;
-constexpr std::int64_t kWaitTimeoutMs = 30'000;
 constexpr int kTailLines = 15;
 
 std::string indented(const std::string& text) {
@@ -85,7 +84,7 @@ ToolResult task_wait(ToolContext& ctx, const json& a) {
   json ids = json::array();
   for (const auto& ref : a["ids"]) ids.push_back(task_ref(ref));
   const bool any = a.value("any", false);
-  const std::int64_t timeout_ms = seconds_arg(a, "timeout_s").value_or(kWaitTimeoutMs);
+  const std::int64_t timeout_ms = seconds_arg(a, "timeout_s").value_or(kDefaultWaitTimeoutMs);
   json w = ctx.call("task.wait", {{"ids", ids}, {"any", any}, {"timeout_ms", timeout_ms}});
 
   std::string text;

@@ -19,7 +19,7 @@ char who_text[64] = "tend";
 std::uintptr_t stack_low = 0;
 alignas(16) char alternate_stack[64 * 1024];
 
-constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
+constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
 
 // A line built in place, cut (not overrun) when it is full.
 struct Line {
@@ -152,7 +152,7 @@ void report_fatal_signals(int fd, const char* who) {
   action.sa_sigaction = on_fatal_signal;
   action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
   sigemptyset(&action.sa_mask);
-  for (int sig : kSignals) ::sigaction(sig, &action, nullptr);
+  for (int sig : kFatalSignals) ::sigaction(sig, &action, nullptr);
 }
 
 }  // namespace tend::process

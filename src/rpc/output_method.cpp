@@ -67,7 +67,7 @@ std::uint64_t cursor_in(const json& cursors, const char* name) {
   return it->get<std::uint64_t>();
 }
 
-OutputRequest parse_request(const json& p) {
+OutputRequest parse_output_request(const json& p) {
   OutputRequest r;
   r.stream_name = optional<std::string>(p, "stream").value_or("stdout");
   if (r.stream_name == "both") {
@@ -162,7 +162,7 @@ json answer(const Task& task, const OutputRequest& r, OutputSlice& slice) {
 asio::awaitable<json> Service::output(Params p) {
   if (!p.contains("id")) bad("id", "a task id or name");
   TaskPtr task = resolve(p["id"]);
-  const OutputRequest r = parse_request(p);
+  const OutputRequest r = parse_output_request(p);
   if (r.by_file && task->output(Stream::stdout_stream).file().empty()) {
     bad("by_file", "left out: this task's output is kept in memory only");
   }

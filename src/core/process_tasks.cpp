@@ -201,14 +201,15 @@ void Engine::take_child_streams(const RuntimePtr& rt, ProcessAttempt& at, proces
       at.err.assign(child.stderr_fd.release());
       at.open_streams = 2;
     }
-    if (child.stdin_fd) {
-      boost::system::error_code ignored;
-      rt->input.close(ignored);
-      process::set_nonblocking(child.stdin_fd.get());
-      rt->input.assign(child.stdin_fd.release());
-      rt->pending_input.clear();
-      rt->close_input_after_write = false;
-    }
+  }
+  // Whoever reads the output, an open stdin is ours to write (tend send).
+  if (child.stdin_fd) {
+    boost::system::error_code ignored;
+    rt->input.close(ignored);
+    process::set_nonblocking(child.stdin_fd.get());
+    rt->input.assign(child.stdin_fd.release());
+    rt->pending_input.clear();
+    rt->close_input_after_write = false;
   }
 }
 

@@ -158,3 +158,16 @@ TEST(CliRun, PortIsPrintedWithTheIdAndListed) {
   home.tend({"kill", "1", "2", "3", "4"});
   EXPECT_FALSE(contains(home.tend({"run", "--wait", "--", "true"}).out, "port"));
 }
+
+TEST(CliRun, StdinKeepsItsPipeOpenForSendWhileTheTaskWritesItsOwnLogFiles) {
+  // The daemon's tasks write their output files themselves; their stdin is
+  // still the daemon's to write (it was dropped with the output pipes once).
+  TendHome home;
+  auto started = home.tend({"run", "--stdin", "--name", "reader", "--", "sh", "-c", "read line; echo \"got $line\""});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  auto sent = home.tend({"send", "reader", "hello", "--eof"});
+  EXPECT_EQ(sent.exit_code, 0) << sent.err;
+  EXPECT_EQ(home.tend({"wait", "reader", "--timeout", "30s"}).exit_code, 0);
+  auto logs = home.tend({"logs", "reader"});
+  EXPECT_TRUE(contains(logs.out, "got hello")) << logs.out << logs.err;
+}

@@ -79,7 +79,8 @@ def _build(settings: Mapping[str, Any]) -> Path:
     generator = ["-G", "Ninja"] if shutil.which("ninja") and not (build_dir / "CMakeCache.txt").exists() else []
     _run(["cmake", "-S", str(REPO), "-B", str(build_dir), *generator,
           f"-DCMAKE_BUILD_TYPE={settings.get('build-type', 'RelWithDebInfo')}",
-          "-DTEND_BUILD_PYTHON=ON", "-DTEND_BUILD_TESTS=OFF", "-DTEND_BUILD_BENCH=OFF",
+          # A unity build: the library compiles in about half the time.
+          "-DTEND_BUILD_PYTHON=ON", "-DCMAKE_UNITY_BUILD=ON", "-DTEND_BUILD_TESTS=OFF", "-DTEND_BUILD_BENCH=OFF",
           "-DTEND_BUILD_EXAMPLES=OFF", f"-DPython_EXECUTABLE={sys.executable}"])
     _run(["cmake", "--build", str(build_dir), "--target", "tend_python", "-j", str(os.cpu_count() or 2)])
     return build_dir / "python" / "tend"

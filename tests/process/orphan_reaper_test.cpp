@@ -20,13 +20,9 @@ extern char** environ;
 
 using namespace tend::process;
 using namespace std::chrono_literals;
+using tend::test::becomes_readable;
 
 namespace {
-
-bool becomes_readable(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, 10'000) == 1;
-}
 
 bool is_child(pid_t pid) {
   auto children = list_children();

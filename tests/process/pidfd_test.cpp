@@ -8,10 +8,12 @@
 #include <string>
 #include <system_error>
 
+#include "support/test_support.hpp"
 #include "tend/process/orphan_reaper.hpp"
 #include "tend/process/spawn.hpp"
 
 using namespace tend::process;
+using tend::test::becomes_readable;
 
 namespace {
 
@@ -23,12 +25,6 @@ SpawnedChild start_shell(const std::string& script) {
   o.shell_command = script;
   o.stdin_mode = StdinMode::pipe;
   return spawn(o);
-}
-
-// Blocks until `fd` (a pidfd) polls readable, up to 10 s; whether it did.
-bool becomes_readable(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, 10'000) == 1;
 }
 
 ExitStatus reap(Pidfd& pidfd) {

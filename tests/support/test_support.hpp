@@ -2,6 +2,7 @@
 // Helpers for tests that look at real processes and descriptors.
 
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -40,6 +41,12 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// Blocks until `fd` (a pidfd, say) polls readable, up to 10 s; whether it did.
+inline bool becomes_readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 10'000) == 1;
+}
 
 /// A file's whole content, bytes as they are.
 inline std::string file_text(const std::filesystem::path& p) {

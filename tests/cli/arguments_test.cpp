@@ -14,10 +14,6 @@ using nlohmann::json;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-std::string state_of(TendHome& home, const std::string& ref) {
-  return home.tend_json({"status", ref, "--json"})["state"].get<std::string>();
-}
-
 TEST(CliArguments, ARepeatableOptionRightBeforeTheCommandLeavesTheCommandAlone) {
   TendHome home;
   auto one = home.tend({"run", "--wait", "--env", "A=1", "--", "sh", "-c", "echo $A"});

@@ -163,4 +163,13 @@ class RawConnection {
   std::string buffer_;
 };
 
+// Shared by the CLI tests (one definition: the sanitizer builds are unity
+// builds, where two files' helpers of one name collide).
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// The task's state as `tend status --json` gives it.
+inline std::string state_of(TendHome& home, const std::string& ref) {
+  return home.tend_json({"status", ref, "--json"})["state"].get<std::string>();
+}
+
 }  // namespace tend::test

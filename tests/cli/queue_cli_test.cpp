@@ -11,16 +11,6 @@ using namespace tend;
 using namespace tend::test;
 using nlohmann::json;
 
-namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string state_of(TendHome& home, const std::string& id) {
-  return home.tend_json({"status", id, "--json"})["state"].get<std::string>();
-}
-
-}  // namespace
-
 TEST(CliQueue, RmOfSeveralRemovesWhatItCanAndSaysWhyNotForTheRest) {
   TendHome home;
   ASSERT_EQ(home.tend({"run", "--wait", "--", "true"}).exit_code, 0);

@@ -15,12 +15,6 @@ using namespace tend::test;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-}  // namespace
-
 TEST(CliRun, AProgramThatCannotStartIsReportedAtOnceWithAShellsStatus) {
   TendHome home;
   auto missing = home.tend({"run", "--", "tend-no-such-program"});

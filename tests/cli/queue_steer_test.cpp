@@ -134,7 +134,7 @@ TEST(CliQueueSteer, CleanSuccessfulOnlyAndByGroupAndLsByGroup) {
 
 TEST(CliQueueSteer, ADelayedTaskStaysQueuedUntilItsTimeThenRuns) {
   TendHome home;
-  ASSERT_EQ(home.tend({"run", "--delay", "2s", "--", "true"}).out, "1\n");
+  ASSERT_EQ(home.tend({"run", "--delay", "3s", "--", "true"}).out, "1\n");
   json queued = status_of(home, "1");
   EXPECT_EQ(queued["state"], "queued");
   ASSERT_TRUE(queued["start_at"].is_string()) << queued.dump();
@@ -283,7 +283,9 @@ TEST(CliQueueSteer, HostileTimesAndNamesAreRefusedClearlyAndTheDaemonStaysUp) {
   EXPECT_EQ(controls.exit_code, 2);
   EXPECT_FALSE(contains(controls.err, "\x1b")) << controls.err;
 
-  // What the CLI would never send.
+  // What the CLI would never send (the CLI refused all of the above itself:
+  // no daemon was needed yet).
+  ASSERT_EQ(home.tend({"daemon", "start"}).exit_code, 0);
   RawConnection raw(home.socket());
   ASSERT_TRUE(raw.connected());
   auto refused = [&](json params) {

@@ -94,6 +94,8 @@ int cmd_run(const Options& o) {
   if (!o.group.empty()) p["group"] = o.group;
   if (!o.after.empty()) p["after"] = task_refs(o.after);
   if (o.priority) p["priority"] = *o.priority;
+  add_start_time(p, o);
+  if (o.stashed) p["stashed"] = true;
   if (!o.ready_pattern.empty()) p["ready_pattern"] = o.ready_pattern;
   if (o.ready_port) {
     if (*o.ready_port < 0 || *o.ready_port > 65535) throw UsageError("--ready-port: expected a port number");
@@ -137,7 +139,9 @@ int cmd_run(const Options& o) {
 
 int cmd_ls(const Options& o) {
   Client client = Client::connect();
-  json r = client.call("task.list", {{"all", o.all}, {"internal", o.internal}});
+  json p = {{"all", o.all}, {"internal", o.internal}};
+  if (!o.group.empty()) p["group"] = o.group;
+  json r = client.call("task.list", p);
   if (o.json) {
     std::cout << r.dump(2) << "\n";  // {"tasks": [...]}, as task.list answers
   } else {
@@ -263,10 +267,13 @@ int cmd_rm(const Options& o) {
   return code;
 }
 
-int cmd_clean(const Options&) {
+int cmd_clean(const Options& o) {
+  json p = json::object();
+  if (o.successful_only) p["successful_only"] = true;
+  if (!o.group.empty()) p["group"] = o.group;
   Client client = Client::connect();
-  json r = client.call("task.clean", json::object());
-  std::cout << "removed " << r["removed"].size() << " finished tasks\n";
+  json r = client.call("task.clean", p);
+  std::cout << "removed " << r["removed"].size() << (o.successful_only ? " succeeded" : " finished") << " tasks\n";
   return 0;
 }
 

@@ -41,6 +41,8 @@ struct Options {
        only_stderr = false, any = false, no_newline = false, eof = false, allocate_port = false, stdin_pipe = false,
        merge_stderr = false, replace = false;
   bool internal = false;  ///< ls: also tend's own tasks
+  std::optional<std::string> delay, at;  ///< run, enqueue: when it may start, as given
+  bool stashed = false, successful_only = false;
   long long parallel = 0;
 };
 
@@ -75,6 +77,14 @@ int cmd_simple(const char* method, const Options& o);
 int cmd_rm(const Options& o);
 int cmd_clean(const Options& o);
 int cmd_parallel(const Options& o, bool group_add);
+// queue_commands.cpp
+/// Puts --delay or --at into `p` as "delay_ms" or "start_at".
+void add_start_time(nlohmann::json& p, const Options& o);
+int cmd_show_limits(const Options& o);
+int cmd_group_ls(const Options& o);
+int cmd_group_rm(const Options& o);
+int cmd_enqueue(const Options& o);
+int cmd_start(const Options& o);
 int cmd_daemon_start(const Options& o);
 int cmd_daemon_stop(const Options& o);
 int cmd_daemon_status(const Options& o);

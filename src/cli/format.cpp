@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <string_view>
 #include <cstdlib>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "tend/core/byte_size.hpp"
 #include "tend/core/duration.hpp"
 #include "tend/core/terminal_text.hpp"
+#include "tend/store/task_codec.hpp"
 
 namespace tend::cli {
 
@@ -46,9 +48,29 @@ std::string exit_text(const json& t) {
   return "-";
 }
 
+// A queued task's start time, in local time: "14:30:00" today, else with its date.
+std::string start_time_text(const json& t) {
+  auto at = store::parse_time(t["start_at"].get<std::string>());
+  if (!at) return t["start_at"].get<std::string>();
+  const std::time_t secs = Clock::to_time_t(*at), now = Clock::to_time_t(Clock::now());
+  std::tm when{}, today{};
+  ::localtime_r(&secs, &when);
+  ::localtime_r(&now, &today);
+  const bool same_day = when.tm_year == today.tm_year && when.tm_yday == today.tm_yday;
+  char text[32];
+  std::strftime(text, sizeof text, same_day ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &when);
+  return text;
+}
+
+bool held_until_start_time(const json& t) {
+  return t["state"] == "queued" && !t.value("stashed", false) && t.contains("start_at") && t["start_at"].is_string();
+}
+
 std::string state_text(const json& t) {
   std::string state = t["state"].get<std::string>();
-  if (t.value("paused", false)) state += " (paused)";
+  if (state == "queued" && t.value("stashed", false)) state += " (stashed)";
+  else if (held_until_start_time(t)) state += " (until " + start_time_text(t) + ")";
+  else if (t.value("paused", false)) state += " (paused)";
   else if (t.value("stalled", false)) state += " (stalled)";
   return state;
 }
@@ -139,6 +161,7 @@ std::string status_page(const json& t, bool colour) {
   if (!t["name"].get<std::string>().empty()) row("name", shown(t["name"]));
   row("state", coloured_state(state_text(t), colour));
   row("reason", shown(t["reason"]));
+  if (held_until_start_time(t)) row("starts at", start_time_text(t));
   row("command", shown(t["command"]));
   if (!t["cwd"].get<std::string>().empty()) row("cwd", shown(t["cwd"]));
   row("kind", t["kind"].get<std::string>());

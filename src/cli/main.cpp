@@ -36,6 +36,14 @@ CLI::Option* duration(CLI::App* command, const std::string& name, std::optional<
       name, [&into](const std::string& text) { into = text; }, help);
 }
 
+// --delay and --at: when a queued task may start.
+void add_start_time_options(CLI::App* command, Options& o) {
+  duration(command, "--delay", o.delay, "Start no sooner than this from now (10m, 2h)");
+  command->add_option_function<std::string>(
+      "--at", [&o](const std::string& text) { o.at = text; },
+      "Start no sooner than this time of day, HH:MM[:SS] (tomorrow if it has passed today)");
+}
+
 // A subcommand as declared, and what running it does once it is the one given.
 struct Command {
   CLI::App* app;
@@ -62,6 +70,8 @@ void add_run(CLI::App& app, Options& o, Commands& commands) {
   run->add_option("--group", o.group, "Queue group (default: default; others are made with tend group add)");
   repeatable(run->add_option("--after", o.after, "Start only after this task succeeded (repeatable)"));
   run->add_option("--priority", o.priority, "Higher starts first");
+  add_start_time_options(run, o);
+  run->add_flag("--stashed", o.stashed, "Queue it held: it starts only once enqueued (tend enqueue ID)");
   run->add_option("--ready-pattern", o.ready_pattern, "Ready once a line matches this regex (RE2 syntax, at most 4096 bytes)");
   run->add_option("--ready-port", o.ready_port, "Ready once this localhost port accepts (0: the allocated $PORT)");
   duration(run, "--ready-timeout", o.ready_timeout, "How long to wait for readiness (default 60s)");
@@ -83,6 +93,7 @@ void add_ls(CLI::App& app, Options& o, Commands& commands) {
   auto* ls = app.add_subcommand("ls", "List tasks");
   ls->add_flag("--all", o.all, "Every task, not only the active and the last 20 finished");
   ls->add_flag("--internal", o.internal, "Also tend's own tasks (an agent's worker-N and setup-N)");
+  ls->add_option("--group", o.group, "Only the tasks of this group");
   ls->add_flag("--json", o.json, "{\"tasks\": [...]}, as task.list answers");
   commands.push_back({ls, [&o] { return cmd_ls(o); }});
 }
@@ -147,16 +158,28 @@ void add_rm_and_clean(CLI::App& app, Options& o, Commands& commands) {
   rm->add_option("ids", o.ids, "Task ids or names")->required();
   commands.push_back({rm, [&o] { return cmd_rm(o); }});
   auto* clean = app.add_subcommand("clean", "Remove every finished task");
+  clean->add_flag("--successful-only", o.successful_only, "Only the tasks that succeeded");
+  clean->add_option("--group", o.group, "Only the tasks of this group");
   commands.push_back({clean, [&o] { return cmd_clean(o); }});
+}
+
+void add_enqueue_and_start(CLI::App& app, Options& o, Commands& commands) {
+  auto* enqueue = app.add_subcommand("enqueue", "Release stashed tasks into the queue (or change a delay)");
+  enqueue->add_option("ids", o.ids, "Task ids or names")->required();
+  add_start_time_options(enqueue, o);
+  commands.push_back({enqueue, [&o] { return cmd_enqueue(o); }});
+  auto* start = app.add_subcommand("start", "Start queued tasks now, past their group's limit and delay (not --after)");
+  start->add_option("ids", o.ids, "Task ids or names")->required();
+  commands.push_back({start, [&o] { return cmd_start(o); }});
 }
 
 // --- The queue ------------------------------------------------------------------
 
 void add_parallel(CLI::App& app, Options& o, Commands& commands) {
   auto* parallel = app.add_subcommand("parallel", "How many queued tasks may run at once (0: no limit)");
-  parallel->add_option("n", o.parallel, "The limit")->required();
+  auto* n = parallel->add_option("n", o.parallel, "The limit (none given: show the limits)");
   parallel->add_option("--group", o.group, "For this group only");
-  commands.push_back({parallel, [&o] { return cmd_parallel(o, false); }});
+  commands.push_back({parallel, [&o, n] { return n->count() ? cmd_parallel(o, false) : cmd_show_limits(o); }});
 }
 
 void add_group(CLI::App& app, Options& o, Commands& commands) {
@@ -166,6 +189,13 @@ void add_group(CLI::App& app, Options& o, Commands& commands) {
   group_add->add_option("name", o.group, "Group name")->required();
   group_add->add_option("--parallel", o.parallel, "Its limit")->default_val(1);
   commands.push_back({group_add, [&o] { return cmd_parallel(o, true); }});
+  auto* group_ls = group->add_subcommand("ls", "List groups: limit, running, queued, paused");
+  group_ls->add_flag("--internal", o.internal, "Also groups only tend's own tasks are in");
+  group_ls->add_flag("--json", o.json, "{\"groups\": [...], \"parallel\": N}, as group.list answers");
+  commands.push_back({group_ls, [&o] { return cmd_group_ls(o); }});
+  auto* group_rm = group->add_subcommand("rm", "Remove a group (not while it has unfinished tasks; not default)");
+  group_rm->add_option("name", o.group, "Group name")->required();
+  commands.push_back({group_rm, [&o] { return cmd_group_rm(o); }});
 }
 
 // --- The daemon and the MCP server --------------------------------------------
@@ -314,6 +344,7 @@ int main(int argc, char** argv) {
   add_send(app, o, commands);
   add_pause_and_resume(app, o, commands);
   add_rm_and_clean(app, o, commands);
+  add_enqueue_and_start(app, o, commands);
   add_parallel(app, o, commands);
   add_group(app, o, commands);
   add_daemon(app, o, commands);

@@ -54,6 +54,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   TaskPtr run(TaskSpec spec);
   TaskPtr submit(TaskSpec spec);
   TaskPtr restore(TaskSpec spec, TaskStatus recorded);
+  TaskPtr submit(TaskSpec spec, Supervisor::Hold hold);
+  void release(const TaskPtr& task, std::optional<Clock::time_point> start_at);
+  void start_now(const TaskPtr& task);
   void set_parallel(const std::string& group, std::size_t limit);
   std::size_t parallel(const std::string& group) const;
   TaskPtr spawn_coroutine(std::string name, CoroutineBody body, Supervisor::InProcessOptions options);
@@ -179,6 +182,18 @@ class Engine : public std::enable_shared_from_this<Engine> {
   /// The lowest slot number free in `group`, now taken by `id`; and back.
   void take_worker_slot(const std::string& group, TaskId id);
   void free_worker_slot(const std::string& group, TaskId id);
+  /// Starts a task taken out of the queue, counting it in its group.
+  void start_queued(const TaskPtr& task);
+
+  // queue_hold.cpp: delays and stashes
+  /// A task whose dependencies are met: into the ready queue, or, while its
+  /// start time is still to come, among the delayed.
+  void make_ready(const TaskPtr& task);
+  /// Takes a queued task out of the ready queue and the delayed (its
+  /// status's start_at names its place there); true when it was in either.
+  bool take_out_of_queue(const TaskPtr& task, const TaskStatus& status);
+  void arm_delay_timer();
+  void on_delay_timer();
 
   // inprocess_tasks.cpp
   std::shared_ptr<InProcessRuntime> start_in_process(std::string name, bool on_thread,
@@ -231,6 +246,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::set<QueueKey> ready_queue_;
   std::unordered_map<TaskId, std::vector<TaskId>> dependents_;
   std::unordered_map<TaskId, std::size_t> unmet_dependencies_;
+  /// Tasks whose dependencies are met and whose start time is to come, soonest
+  /// first; one timer, for the soonest.
+  std::set<std::pair<Clock::time_point, TaskId>> delayed_;
+  std::optional<asio::system_timer> delay_timer_;
+  std::optional<Clock::time_point> delay_timer_at_;  ///< what it is armed for
   // Tasks whose end is still to be passed on to their dependents (a failure
   // fails them, which ends more): a worklist, not recursion, so a chain of
   // 100 000 dependent tasks cannot overflow the stack.

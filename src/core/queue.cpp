@@ -17,12 +17,18 @@ namespace {
 const std::string kGlobal;  // the global limit's key
 }
 
-TaskPtr Engine::submit(TaskSpec spec) {
+TaskPtr Engine::submit(TaskSpec spec) { return submit(std::move(spec), {}); }
+
+TaskPtr Engine::submit(TaskSpec spec, Supervisor::Hold hold) {
   if (spec.kind == TaskKind::coroutine) throw TaskError("a coroutine task is started with spawn(), not submit()");
   for (TaskId dep : spec.after) {
     if (!find(dep)) throw TaskError(fmt::format("no task {} to wait for", dep));
   }
   TaskPtr task = register_task(std::move(spec));
+  TaskControl::update(*task, [&](TaskStatus& st) {
+    st.stashed = hold.stashed;
+    st.start_at = hold.start_at;
+  });
   {
     std::lock_guard lock(tasks_mutex_);
     tasks_.emplace(task->id(), task);
@@ -32,6 +38,11 @@ TaskPtr Engine::submit(TaskSpec spec) {
 }
 
 void Engine::enqueue(const TaskPtr& task) {
+  if (task->status().stashed) {
+    // Held out of the queue, its dependencies unlooked at, until released.
+    TaskControl::update(*task, [](TaskStatus& st) { st.reason = "stashed: starts once enqueued (tend enqueue)"; });
+    return;
+  }
   std::size_t unmet = 0;
   for (TaskId dep : task->spec().after) {
     TaskPtr d = find(dep);
@@ -52,7 +63,7 @@ void Engine::enqueue(const TaskPtr& task) {
     unmet_dependencies_[task->id()] = unmet;
     TaskControl::update(*task, [&](TaskStatus& st) { st.reason = fmt::format("waiting for {} dependencies", unmet); });
   } else {
-    ready_queue_.insert({task->spec().priority, task->id()});
+    make_ready(task);
   }
   schedule();
 }
@@ -79,18 +90,22 @@ void Engine::schedule() {
       continue;
     }
     it = ready_queue_.erase(it);
-    ++global.running;
-    ++group.running;
-    queue_running_.insert(task->id());
-    take_worker_slot(task->spec().group, task->id());
-    try {
-      launch(task);
-    } catch (const process::SpawnError& e) {
-      fail_to_start(task, e);
-    } catch (const std::exception& e) {
-      // Started later than asked for, a spawn error is the task's end, not the caller's.
-      complete(task, TaskState::failed, std::nullopt, std::nullopt, fmt::format("could not start: {}", e.what()));
-    }
+    start_queued(task);
+  }
+}
+
+void Engine::start_queued(const TaskPtr& task) {
+  ++groups_[kGlobal].running;
+  ++groups_[task->spec().group].running;
+  queue_running_.insert(task->id());
+  take_worker_slot(task->spec().group, task->id());
+  try {
+    launch(task);
+  } catch (const process::SpawnError& e) {
+    fail_to_start(task, e);
+  } catch (const std::exception& e) {
+    // Started later than asked for, a spawn error is the task's end, not the caller's.
+    complete(task, TaskState::failed, std::nullopt, std::nullopt, fmt::format("could not start: {}", e.what()));
   }
 }
 
@@ -142,7 +157,7 @@ void Engine::release_dependents(const TaskPtr& task) {
     free_worker_slot(task->spec().group, task->id());
   } else {
     // Never started: drop it from the queue if it was there.
-    ready_queue_.erase({task->spec().priority, task->id()});
+    take_out_of_queue(task, task->status());
     unmet_dependencies_.erase(task->id());
   }
   auto it = dependents_.find(task->id());
@@ -161,8 +176,7 @@ void Engine::release_dependents(const TaskPtr& task) {
       }
       if (--unmet_dependencies_[id] == 0) {
         unmet_dependencies_.erase(id);
-        TaskControl::update(*dependent, [](TaskStatus& st) { st.reason = "queued"; });
-        ready_queue_.insert({dependent->spec().priority, id});
+        make_ready(dependent);
       }
     }
   }

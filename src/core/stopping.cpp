@@ -213,6 +213,7 @@ asio::awaitable<void> Engine::shutdown() {
     if (task->state() == TaskState::queued) live.push_back(task);
   }
   closed_queue_ = true;  // nothing new starts while we stop
+  if (delay_timer_) delay_timer_->cancel();
   for (const auto& task : live) stop(task, std::nullopt, StopCause::shutdown);
   if (!idle()) {
     asio::steady_timer idle_timer(executor_, asio::steady_timer::time_point::max());
@@ -354,6 +355,7 @@ void Engine::reap_orphans_at_close() {
 void Engine::release_io_objects() {
   // No I/O object may outlive close_now(): the io_context may go right after.
   orphan_scan_timer_.reset();
+  delay_timer_.reset();
   child_signals_.reset();
   stop_signals_.reset();
   followed_.clear();

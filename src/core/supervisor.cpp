@@ -138,6 +138,18 @@ TaskPtr Supervisor::submit(TaskSpec spec) {
   return on_executor(*engine_, [&] { return engine_->submit(std::move(spec)); });
 }
 
+TaskPtr Supervisor::submit(TaskSpec spec, Hold hold) {
+  return on_executor(*engine_, [&] { return engine_->submit(std::move(spec), hold); });
+}
+
+void Supervisor::release(const TaskPtr& task, std::optional<Clock::time_point> start_at) {
+  on_executor(*engine_, [&] { engine_->release(task, start_at); });
+}
+
+void Supervisor::start_now(const TaskPtr& task) {
+  on_executor(*engine_, [&] { engine_->start_now(task); });
+}
+
 void Supervisor::set_parallel(const std::string& group, std::size_t limit) {
   on_executor(*engine_, [&] { engine_->set_parallel(group, limit); });
 }

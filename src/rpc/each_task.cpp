@@ -1,5 +1,5 @@
 // The methods that act on several tasks at once (task.kill, task.remove,
-// task.clean):
+// task.clean, and in queue_methods.cpp task.enqueue and task.start):
 // each reference is answered on its own, so one unknown id or one task that
 // cannot be removed does not keep the others from being done.
 
@@ -137,10 +137,15 @@ json Service::remove(Params p) {
   return {{"removed", removed}, {"tasks", result}};
 }
 
-json Service::clean(Params) {
+json Service::clean(Params p) {
+  const bool successful_only = optional<bool>(p, "successful_only").value_or(false);
+  auto group = optional<std::string>(p, "group");
+  if (group) check_group_known(*group);
   json removed = json::array();
   for (const auto& t : sup_.tasks()) {
     if (!t->finished()) continue;
+    if (successful_only && t->state() != TaskState::succeeded) continue;
+    if (group && t->spec().group != *group) continue;
     forget(t);
     removed.push_back(t->id());
   }

@@ -12,6 +12,7 @@
 #include "tend/core/pattern.hpp"
 #include "tend/core/task_name.hpp"
 #include "tend/process/signals.hpp"
+#include "tend/store/task_codec.hpp"
 
 namespace tend::rpc {
 
@@ -141,6 +142,21 @@ void decode_port_and_streams(const json& p, TaskSpec& spec) {
 
 }  // namespace
 
+std::optional<Clock::time_point> decode_start_time(const json& p) {
+  auto delay = duration_ms(p, "delay_ms");
+  auto at = optional<std::string>(p, "start_at");
+  if (delay && at) bad("delay_ms", "given alone: not together with \"start_at\"");
+  if (delay) return Clock::now() + *delay;
+  if (!at) return std::nullopt;
+  // Only the form format_time writes, read back to itself: sscanf and timegm
+  // alone would take "2026-13-45T99:00:00.000Z" as some day in 2027.
+  auto parsed = store::parse_time(*at);
+  if (!parsed || store::format_time(*parsed) != *at) {
+    bad("start_at", "a UTC time such as \"2026-12-02T14:30:00.000Z\"");
+  }
+  return parsed;
+}
+
 RunRequest decode_run_request(const json& p, const std::function<TaskId(const json&)>& resolve) {
   RunRequest r;
   decode_command(p, r);
@@ -153,6 +169,8 @@ RunRequest decode_run_request(const json& p, const std::function<TaskId(const js
   decode_port_and_streams(p, r.spec);
   r.wait_ready = !r.spec.ready.empty() && optional<bool>(p, "wait_ready").value_or(true);
   r.ready_timeout = duration_ms(p, "ready_timeout_ms").value_or(Duration(std::chrono::seconds(60)));
+  r.hold.start_at = decode_start_time(p);
+  r.hold.stashed = optional<bool>(p, "stashed").value_or(false);
   return r;
 }
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 
+#include "tend/core/supervisor.hpp"
 #include "tend/core/task.hpp"
 #include "tend/rpc/json_rpc.hpp"
 
@@ -16,7 +17,12 @@ struct RunRequest {
   bool replace = false;     ///< stop a live task of the same name first
   bool wait_ready = false;  ///< answer once the task is ready (it has a readiness check)
   Duration ready_timeout{};
+  Supervisor::Hold hold;  ///< a start time, a stash
 };
+
+/// When a queued task may start: "delay_ms" from now, or "start_at" (a UTC
+/// time as format_time writes it), or neither; both is a mistake.
+std::optional<Clock::time_point> decode_start_time(const json& p);
 
 /// Decodes task.run's params; `resolve` turns a task reference ("after") into
 /// its task's id, or throws the RpcError for it.

@@ -113,6 +113,10 @@ asio::awaitable<json> Service::handle(const Request& request, std::shared_ptr<Se
     if (m == "task.clean") co_return clean(p);
     if (m == "queue.parallel") co_return set_parallel(p, false);
     if (m == "group.add") co_return set_parallel(p, true);
+    if (m == "group.list") co_return group_list(p);
+    if (m == "group.remove") co_return group_remove(p);
+    if (m == "task.enqueue") co_return enqueue(p);
+    if (m == "task.start") co_return start(p);
     if (m == "events.subscribe") co_return subscribe(p, session);
     if (m == "daemon.status") co_return daemon_status(p);
     if (m.rfind("agent.", 0) == 0) {
@@ -141,7 +145,7 @@ asio::awaitable<json> Service::run(Params p) {
   RunRequest request = decode_run_request(p, id_of);
   check_group_exists(request.spec.group);
   if (!request.spec.name.empty()) co_await take_name(request.spec.name, request.replace);
-  TaskPtr task = sup_.submit(std::move(request.spec));
+  TaskPtr task = sup_.submit(std::move(request.spec), request.hold);
   persist(task);
   if (request.wait_ready) {
     auto deadline = asio::steady_timer::clock_type::now() + request.ready_timeout;
@@ -197,6 +201,10 @@ json Service::list(Params p) {
   json tasks = json::array();
   auto everything = sup_.tasks();
   if (!internal) std::erase_if(everything, [](const TaskPtr& t) { return t->spec().internal; });
+  if (auto group = optional<std::string>(p, "group")) {
+    check_group_known(*group);
+    std::erase_if(everything, [&](const TaskPtr& t) { return t->spec().group != *group; });
+  }
   // Without "all": every unfinished task, and the 20 that finished last.
   std::size_t finished = 0;
   for (const auto& t : everything) finished += t->finished() ? 1 : 0;

@@ -254,6 +254,13 @@ void StateStore::set_setting(const std::string& key, const std::string& value) {
   tx.done();
 }
 
+void StateStore::remove_setting(const std::string& key) {
+  Write tx(*this);
+  Statement q(db_, prepared("DELETE FROM settings WHERE key = ?"));
+  q.bind(1, key).step();
+  tx.done();
+}
+
 void StateStore::put_record(const std::string& collection, const std::string& key, const std::string& value) {
   Write tx(*this);
   Statement q(db_, prepared("INSERT INTO records (collection, key, value) VALUES (?, ?, ?) "

@@ -228,6 +228,8 @@ json status_to_json(const TaskStatus& st, const TaskSpec& spec) {
       {"output_dropped", dropped_json(st)},
       {"disk_full_at", opt_time(st.disk_full_at)},
       {"output_note", st.output_note()},
+      {"stashed", st.stashed},
+      {"start_at", opt_time(st.start_at)},
   };
   return j;
 }
@@ -260,6 +262,8 @@ TaskStatus status_from_json(const json& j) {
   }
   if (auto failure = field<std::string>(j, "start_failure", ""); !failure.empty()) st.start_failure = failure;
   if (auto t = field<std::string>(j, "disk_full_at", ""); !t.empty()) st.disk_full_at = parse_time(t);
+  st.stashed = field<bool>(j, "stashed", false);
+  if (auto t = field<std::string>(j, "start_at", ""); !t.empty()) st.start_at = parse_time(t);
   return st;
 }
 

@@ -166,6 +166,20 @@ class Supervisor {
   /// TaskStatus::start_failure saying why; when it was started at once, it
   /// has ended by the time submit returns.
   TaskPtr submit(TaskSpec spec);
+  /// What holds a submitted task back beyond its dependencies and its group's room.
+  struct Hold {
+    std::optional<Clock::time_point> start_at;  ///< not started before this time
+    bool stashed = false;                       ///< not started until release()d
+  };
+  /// submit(), held back as `hold` says (TaskStatus::start_at, ::stashed).
+  TaskPtr submit(TaskSpec spec, Hold hold);
+  /// Releases a queued task from its stash, with `start_at` as its delay from
+  /// now on (nullopt: none). Throws TaskError for a task that is not queued.
+  void release(const TaskPtr& task, std::optional<Clock::time_point> start_at);
+  /// Starts a queued task now: past its group's limit, its delay and its
+  /// stash, not past its dependencies (TaskError while it waits for one, or
+  /// when it is not queued).
+  void start_now(const TaskPtr& task);
   /// How many submitted tasks may run at once, in `group` or ("") in all;
   /// 0 means no limit (the default).
   void set_parallel(const std::string& group, std::size_t limit);

@@ -222,6 +222,11 @@ struct TaskStatus {
   /// When tend found its log's file system full: output written then may be
   /// lost ("output may be incomplete: disk full at T").
   std::optional<Clock::time_point> disk_full_at;
+  /// Queued and held (`tend run --stashed`): the queue does not start it
+  /// until it is released (Supervisor::release, `tend enqueue`).
+  bool stashed = false;
+  /// Queued with a delay (`--delay`, `--at`): not started before this time.
+  std::optional<Clock::time_point> start_at;
 
   bool finished() const { return is_final(state); }
   /// A sentence on output that may be missing (dropped by the cap, or a full

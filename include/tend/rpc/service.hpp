@@ -62,6 +62,13 @@ class Service {
   json clean(Params p);
   json daemon_status(Params p);
   json set_parallel(Params p, bool is_group_add);
+  // queue_methods.cpp
+  json group_list(Params p);
+  json group_remove(Params p);
+  json enqueue(Params p);
+  json start(Params p);
+  /// Refuses a group that was never added and that no task is in (a filter's).
+  void check_group_known(const std::string& group) const;
   json subscribe(Params p, const std::shared_ptr<Session>& session);
 
   /// The task a reference names: by id, or by name the live task of that

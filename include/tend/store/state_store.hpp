@@ -54,6 +54,7 @@ class StateStore {
 
   void set_setting(const std::string& key, const std::string& value);
   std::optional<std::string> setting(const std::string& key) const;
+  void remove_setting(const std::string& key);
   std::vector<std::pair<std::string, std::string>> settings_with_prefix(const std::string& prefix) const;
 
   /// Records of the layers above (agents: one JSON document per ticket), by

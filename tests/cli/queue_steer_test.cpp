@@ -18,8 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 json status_of(TendHome& home, const std::string& id) { return home.tend_json({"status", id, "--json"}); }
 
 std::vector<std::uint64_t> ids_of(const json& tasks) {

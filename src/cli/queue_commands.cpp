@@ -31,7 +31,7 @@ int report_each(const json& answer, const char* done) {
   return code;
 }
 
-std::string limit_text(const json& n) {
+std::string parallel_text(const json& n) {
   return n.get<std::uint64_t>() == 0 ? "none" : std::to_string(n.get<std::uint64_t>());
 }
 
@@ -58,7 +58,7 @@ int cmd_group_ls(const Options& o) {
   }
   std::cout << fmt::format("{:<20} {:>8} {:>8} {:>8} {:>8}\n", "GROUP", "LIMIT", "RUNNING", "QUEUED", "PAUSED");
   for (const auto& g : r["groups"]) {
-    std::cout << fmt::format("{:<20} {:>8} {:>8} {:>8} {:>8}\n", shown(g["name"]), limit_text(g["parallel"]),
+    std::cout << fmt::format("{:<20} {:>8} {:>8} {:>8} {:>8}\n", shown(g["name"]), parallel_text(g["parallel"]),
                              g["running"].get<std::size_t>(), g["queued"].get<std::size_t>(),
                              g["paused"].get<std::size_t>());
   }
@@ -74,14 +74,14 @@ int cmd_show_limits(const Options& o) {
   if (!o.group.empty()) {
     for (const auto& g : r["groups"]) {
       if (g["name"] == o.group) {
-        std::cout << limit_text(g["parallel"]) << "\n";
+        std::cout << parallel_text(g["parallel"]) << "\n";
         return 0;
       }
     }
     throw UsageError(fmt::format("no group \"{}\" (tend group ls lists them)", escape_controls(o.group)));
   }
-  std::cout << fmt::format("all groups: {}\n", limit_text(r["parallel"]));
-  for (const auto& g : r["groups"]) std::cout << fmt::format("{}: {}\n", shown(g["name"]), limit_text(g["parallel"]));
+  std::cout << fmt::format("all groups: {}\n", parallel_text(r["parallel"]));
+  for (const auto& g : r["groups"]) std::cout << fmt::format("{}: {}\n", shown(g["name"]), parallel_text(g["parallel"]));
   return 0;
 }
 

@@ -52,17 +52,6 @@ TEST(CliEdit, EditChangesAQueuedTaskAndTheStoreKeepsTheChange) {
   EXPECT_EQ(home.tend({"logs", "2", "--stdout"}).out, "k-n-\n" + elsewhere.path().string() + "\n");
 }
 
-TEST(CliEdit, EditWithAnArgvAfterDashesReplacesTheCommand) {
-  TendHome home;
-  ASSERT_EQ(home.tend({"parallel", "1", "--group", "default"}).exit_code, 0);
-  ASSERT_EQ(home.tend({"run", "--", "sleep", "60"}).out, "1\n");
-  ASSERT_EQ(home.tend({"run", "--shell", "--", "echo old"}).out, "2\n");
-  ASSERT_EQ(home.tend({"edit", "2", "--", "printf", "%s|", "a b", "$HOME"}).exit_code, 0);
-  ASSERT_EQ(home.tend({"kill", "1"}).exit_code, 0);
-  EXPECT_EQ(home.tend({"wait", "2"}).exit_code, 0);
-  EXPECT_EQ(home.tend({"logs", "2", "--stdout"}).out, "a b|$HOME|");
-}
-
 TEST(CliEdit, EditOfATaskThatStartedIsRefusedWithItsState) {
   TendHome home;
   ASSERT_EQ(home.tend({"run", "--", "sleep", "60"}).out, "1\n");
@@ -101,7 +90,6 @@ TEST(CliEdit, EditRefusesBadInputClearlyAndTheDaemonStaysUp) {
   expect_refused({"edit", "2", "--name", "123"}, "\"name\"");
   expect_refused({"edit", "3", "--name", "b"}, "belongs to task 2");
   expect_refused({"edit", "2"}, "nothing to change");
-  expect_refused({"edit", "2", "--command", "echo x", "--", "echo", "y"}, "not both");
 
   EXPECT_EQ(home.tend({"daemon", "status"}).exit_code, 0);
   auto st = status_of(home, "2");

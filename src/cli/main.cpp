@@ -11,6 +11,7 @@
 
 #include "client.hpp"
 #include "commands.hpp"
+#include "edit_commands.hpp"
 #include "run_result.hpp"
 #include "tend/mcp/server.hpp"
 #include "tend/rpc/daemon.hpp"
@@ -334,6 +335,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("tend ") + tend::kVersion);
   Options o;
   AgentOptions ao;
+  EditOptions eo;
   Commands commands;
   add_run(app, o, commands);
   add_ls(app, o, commands);
@@ -345,6 +347,14 @@ int main(int argc, char** argv) {
   add_pause_and_resume(app, o, commands);
   add_rm_and_clean(app, o, commands);
   add_enqueue_and_start(app, o, commands);
+  commands.push_back({add_edit(app, eo), [&eo] { return cmd_edit(eo); }});
+  commands.push_back({add_restart(app, eo), [&eo] { return cmd_restart(eo); }});
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      eo.words_after_dashdash = static_cast<std::size_t>(argc - i - 1);
+      break;
+    }
+  }
   add_parallel(app, o, commands);
   add_group(app, o, commands);
   add_daemon(app, o, commands);

@@ -59,6 +59,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void start_now(const TaskPtr& task);
   void set_parallel(const std::string& group, std::size_t limit);
   std::size_t parallel(const std::string& group) const;
+  void edit(const TaskPtr& task, TaskSpec spec);
   TaskPtr spawn_coroutine(std::string name, CoroutineBody body, Supervisor::InProcessOptions options);
   TaskPtr spawn_thread(std::string name, ThreadBody body, Supervisor::InProcessOptions options);
   TaskPtr find(TaskId id) const;

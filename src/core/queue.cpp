@@ -68,6 +68,25 @@ void Engine::enqueue(const TaskPtr& task) {
   schedule();
 }
 
+void Engine::edit(const TaskPtr& task, TaskSpec spec) {
+  // queue_running_ says started even before the state does (launch is under way).
+  if (task->state() != TaskState::queued || queue_running_.count(task->id()) != 0) {
+    throw TaskError(fmt::format("task {} is {}: only a queued task that has not started can be edited", task->id(),
+                                to_string(task->state())));
+  }
+  const TaskSpec& old = task->spec();
+  spec.kind = old.kind;
+  spec.group = old.group;
+  spec.after = old.after;
+  const bool in_ready_queue = ready_queue_.erase({old.priority, task->id()}) != 0;
+  const int priority = spec.priority;
+  TaskControl::replace_spec(*task, std::move(spec));
+  if (in_ready_queue) {
+    ready_queue_.insert({priority, task->id()});
+    schedule();
+  }
+}
+
 void Engine::set_parallel(const std::string& group, std::size_t limit) {
   groups_[group].limit = limit;
   schedule();

@@ -154,6 +154,10 @@ void Supervisor::set_parallel(const std::string& group, std::size_t limit) {
   on_executor(*engine_, [&] { engine_->set_parallel(group, limit); });
 }
 
+void Supervisor::edit(const TaskPtr& task, TaskSpec spec) {
+  on_executor(*engine_, [&] { engine_->edit(task, std::move(spec)); });
+}
+
 std::size_t Supervisor::parallel(const std::string& group) const {
   return on_executor(*engine_, [&] { return engine_->parallel(group); });
 }

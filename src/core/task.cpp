@@ -241,6 +241,12 @@ void TaskControl::mark_running(Task& task, pid_t pid, std::uint64_t pid_start_ti
   }
 }
 
+void TaskControl::replace_spec(Task& task, TaskSpec spec) {
+  std::lock_guard lock(task.mutex_);
+  task.status_.name = spec.name;
+  task.spec_ = std::move(spec);
+}
+
 void TaskControl::add_attempt(Task& task, Task::Attempt attempt) {
   std::lock_guard lock(task.mutex_);
   task.history_.push_back(std::move(attempt));

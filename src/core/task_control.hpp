@@ -19,6 +19,8 @@ class TaskControl {
     fn(task.status_);
   }
   static void add_attempt(Task& task, Task::Attempt attempt);
+  /// A queued task's new spec (Supervisor::edit); its name is its status's too.
+  static void replace_spec(Task& task, TaskSpec spec);
 };
 
 }  // namespace tend

@@ -19,6 +19,10 @@ ToolResult task_send(ToolContext& context, const json& arguments);
 ToolResult task_list(ToolContext& context, const json& arguments);
 ToolResult task_status(ToolContext& context, const json& arguments);
 
+// Running again and changing before the start (restart_tools.cpp).
+ToolResult task_restart(ToolContext& context, const json& arguments);
+ToolResult task_edit(ToolContext& context, const json& arguments);
+
 // Agents on their own branches (agent_tools.cpp).
 ToolResult agent_spawn(ToolContext& context, const json& arguments);
 ToolResult agent_status(ToolContext& context, const json& arguments);

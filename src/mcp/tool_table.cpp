@@ -182,6 +182,38 @@ Tool task_status_tool() {
           task_status};
 }
 
+// What task_restart and task_edit may change, as the daemon's task.restart and task.edit take it.
+constexpr const char* kSpecChanges = R"(
+              "command": {"type": "string", "description": "A new command line (run through /bin/sh -c)."},
+              "cwd": {"type": "string", "description": "A new working directory (relative: from the directory the MCP server runs in)."},
+              "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Variables to set or override; the rest of its environment stays."},
+              "unset_env": {"type": "array", "items": {"type": "string"}, "description": "Variables to remove from its environment."},
+              "priority": {"type": "integer", "description": "A new queue priority (higher starts first)."},
+              "name": {"type": "string", "description": "A new name (unique among live tasks)."})";
+
+// The schema of a tool that takes a task and the spec changes.
+json change_schema() {
+  return schema(std::string(R"({"type": "object", "properties": {"id": TASK_ID,)") + kSpecChanges +
+                R"(}, "required": ["id"], "additionalProperties": false})");
+}
+
+Tool task_restart_tool() {
+  return {"task_restart", "Run an ended task again",
+          "Run a task that has ended (succeeded, failed, killed, ...) again as a new task with the same "
+          "command, cwd and environment, optionally changed on the way (command, cwd, env, unset_env, "
+          "priority, name). Returns the new task's id at once; the old task stays as it was. Refused for a "
+          "task that has not ended (task_kill it first). You get a notification when the new task ends.",
+          change_schema(), task_restart};
+}
+
+Tool task_edit_tool() {
+  return {"task_edit", "Change a queued task",
+          "Change a task that is queued and has not started yet (waiting for its group's limit or for the "
+          "tasks it runs after): its command, cwd, env (set or override; the rest stays), unset_env, priority "
+          "or name. It keeps its id and place. Refused once it has started.",
+          change_schema(), task_edit};
+}
+
 // --- Agents ---------------------------------------------------------------------
 
 constexpr const char* kAgentId =
@@ -297,6 +329,7 @@ Tool agent_cancel_tool() {
 std::vector<Tool> make_table() {
   return {shell_run_tool(),   terminal_start_tool(), task_output_tool(),  task_wait_tool(),
           task_kill_tool(),   task_send_tool(),      task_list_tool(),    task_status_tool(),
+          task_restart_tool(), task_edit_tool(),
           agent_spawn_tool(), agent_status_tool(),   agent_wait_tool(),   agent_diff_tool(),
           agent_merge_tool(), agent_cancel_tool()};
 }

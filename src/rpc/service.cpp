@@ -111,6 +111,8 @@ asio::awaitable<json> Service::handle(const Request& request, std::shared_ptr<Se
     if (m == "task.resume") co_return pause_resume(p, false);
     if (m == "task.remove") co_return remove(p);
     if (m == "task.clean") co_return clean(p);
+    if (m == "task.edit") co_return edit(p);
+    if (m == "task.restart") co_return co_await restart(p);
     if (m == "queue.parallel") co_return set_parallel(p, false);
     if (m == "group.add") co_return set_parallel(p, true);
     if (m == "group.list") co_return group_list(p);

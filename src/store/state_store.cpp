@@ -214,6 +214,13 @@ void StateStore::save(const TaskSpec& spec, const TaskStatus& status) {
   saved_states_[status.id] = status.state;
 }
 
+void StateStore::save_spec(TaskId id, const TaskSpec& spec) {
+  Write tx(*this);
+  Statement update(db_, prepared("UPDATE tasks SET spec = ? WHERE id = ?"));
+  update.bind(1, spec_to_json(spec).dump()).bind(2, static_cast<std::int64_t>(id)).step();
+  tx.done();
+}
+
 void StateStore::remove(TaskId id) {
   saved_states_.erase(id);
   Write tx(*this);

@@ -120,7 +120,7 @@ TEST(McpProtocol, ToolsListGivesEveryToolWithADescriptionAndAnObjectSchema) {
     EXPECT_GT(t["description"].get<std::string>().size(), 40u) << t["name"];
   }
   for (const char* n : {"shell_run", "terminal_start", "task_output", "task_wait", "task_kill", "task_send",
-                        "task_list", "task_status"}) {
+                        "task_list", "task_status", "task_restart", "task_edit"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   }
 }

@@ -184,6 +184,11 @@ class Supervisor {
   /// 0 means no limit (the default).
   void set_parallel(const std::string& group, std::size_t limit);
   std::size_t parallel(const std::string& group) const;
+  /// Replaces a queued task's spec before it starts (tend edit): it keeps its
+  /// id and its place by priority and submission order; its kind, group and
+  /// dependencies stay as they were. Throws TaskError, naming the task and
+  /// its state, once it has started or ended.
+  void edit(const TaskPtr& task, TaskSpec spec);
 
   /// Runs a coroutine as a task: same handle, states, waits and stop as a
   /// process. It ends `succeeded` when it returns, `failed` with the message

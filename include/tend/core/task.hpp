@@ -241,6 +241,9 @@ class Task {
   Task& operator=(const Task&) = delete;
 
   TaskId id() const { return id_; }
+  /// What it runs. Fixed once the task has started; while it is queued,
+  /// Supervisor::edit may replace it (on the executor), so read a queued
+  /// task's spec on the executor.
   const TaskSpec& spec() const { return spec_; }
   /// Restores a task recorded by an earlier Supervisor (see Supervisor::restore).
   Task(TaskStatus recorded, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::Options stderr_log);
@@ -280,7 +283,7 @@ class Task {
   friend class TaskControl;
 
   const TaskId id_;
-  const TaskSpec spec_;
+  TaskSpec spec_;  ///< replaced only while queued (TaskControl::replace_spec)
   OutputLog stdout_;
   OutputLog stderr_;
   OutputOrder order_;

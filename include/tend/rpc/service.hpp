@@ -60,6 +60,10 @@ class Service {
   json pause_resume(Params p, bool pause);
   json remove(Params p);
   json clean(Params p);
+  // edit_restart.cpp
+  json edit(Params p);
+  asio::awaitable<json> restart(Params p);
+  asio::awaitable<json> restart_one(const TaskPtr& old, Params p);
   json daemon_status(Params p);
   json set_parallel(Params p, bool is_group_add);
   // queue_methods.cpp

@@ -47,6 +47,9 @@ class StateStore {
 
   /// Inserts or updates a task, and records a transition when its state changed.
   void save(const TaskSpec& spec, const TaskStatus& status);
+  /// Writes a task's spec again: a queued task that was edited (its spec is
+  /// otherwise written once, by its first save).
+  void save_spec(TaskId id, const TaskSpec& spec);
   void remove(TaskId id);
   /// Every task, by id.
   std::vector<StoredTask> load() const;

@@ -167,6 +167,11 @@ class RawConnection {
 // builds, where two files' helpers of one name collide).
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+/// The task as `tend status --json` gives it.
+inline nlohmann::json status_of(TendHome& home, const std::string& ref) {
+  return home.tend_json({"status", ref, "--json"});
+}
+
 /// The task's state as `tend status --json` gives it.
 inline std::string state_of(TendHome& home, const std::string& ref) {
   return home.tend_json({"status", ref, "--json"})["state"].get<std::string>();

@@ -18,8 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-json status_of(TendHome& home, const std::string& id) { return home.tend_json({"status", id, "--json"}); }
-
 std::vector<std::uint64_t> ids_of(const json& tasks) {
   std::vector<std::uint64_t> ids;
   for (const auto& t : tasks) ids.push_back(t["id"].get<std::uint64_t>());

@@ -14,10 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-json status_of(TendHome& home, const std::string& id) { return home.tend_json({"status", id, "--json"}); }
-
 void kill_daemon(TendHome& home) {
   auto pid = home.tend_json({"daemon", "status", "--json"})["pid"].get<pid_t>();
   ASSERT_GT(pid, 1);  // never kill(0) or kill(-1)

@@ -37,6 +37,27 @@ void count_task(GroupCounts& g, const TaskPtr& t) {
 
 json task_answer(const TaskPtr& task) { return store::status_to_json(task->status(), task->spec()); }
 
+// One answer per reference: `act` on each task found, then `keep` it (the
+// store), or why not.
+template <class Resolved, class Act, class Keep>
+json each_queued(const std::vector<Resolved>& each, Act act, Keep keep) {
+  json result = json::array();
+  for (const auto& r : each) {
+    if (!r.task) {
+      result.push_back(r.error);
+      continue;
+    }
+    try {
+      act(r.task);
+      keep(r.task);
+      result.push_back(task_answer(r.task));
+    } catch (const TaskError& e) {
+      result.push_back({{"ref", r.ref}, {"id", r.task->id()}, {"error", {{"code", error_code::task_error}, {"message", e.what()}}}});
+    }
+  }
+  return result;
+}
+
 }  // namespace
 
 void Service::check_group_known(const std::string& group) const {
@@ -107,39 +128,13 @@ json Service::group_remove(Params p) {
 
 json Service::enqueue(Params p) {
   const auto start_at = decode_start_time(p);
-  json result = json::array();
-  for (const auto& r : resolve_each(p)) {
-    if (!r.task) {
-      result.push_back(r.error);
-      continue;
-    }
-    try {
-      sup_.release(r.task, start_at);
-      persist(r.task);
-      result.push_back(task_answer(r.task));
-    } catch (const TaskError& e) {
-      result.push_back({{"ref", r.ref}, {"id", r.task->id()}, {"error", {{"code", error_code::task_error}, {"message", e.what()}}}});
-    }
-  }
-  return {{"tasks", result}};
+  return {{"tasks", each_queued(resolve_each(p), [&](const TaskPtr& task) { sup_.release(task, start_at); },
+                                  [&](const TaskPtr& task) { persist(task); })}};
 }
 
 json Service::start(Params p) {
-  json result = json::array();
-  for (const auto& r : resolve_each(p)) {
-    if (!r.task) {
-      result.push_back(r.error);
-      continue;
-    }
-    try {
-      sup_.start_now(r.task);
-      persist(r.task);
-      result.push_back(task_answer(r.task));
-    } catch (const TaskError& e) {
-      result.push_back({{"ref", r.ref}, {"id", r.task->id()}, {"error", {{"code", error_code::task_error}, {"message", e.what()}}}});
-    }
-  }
-  return {{"tasks", result}};
+  return {{"tasks", each_queued(resolve_each(p), [&](const TaskPtr& task) { sup_.start_now(task); },
+                                  [&](const TaskPtr& task) { persist(task); })}};
 }
 
 }  // namespace tend::rpc

@@ -10,6 +10,7 @@
 #include "params.hpp"
 #include "tend/rpc/service.hpp"
 #include "tend/process/signals.hpp"
+#include "task_json.hpp"
 #include "tend/store/task_codec.hpp"
 
 namespace tend::rpc {
@@ -18,7 +19,6 @@ using namespace params;
 
 namespace {
 
-json status_json(const TaskPtr& task) { return store::status_to_json(task->status(), task->spec()); }
 
 // What an answer says of a reference that could not be acted on.
 json failure(const json& ref, int code, const std::string& message) {
@@ -105,7 +105,7 @@ asio::awaitable<json> Service::kill(Params p) {
       result.push_back(each[i].error);
       continue;
     }
-    json task = status_json(each[i].task);
+    json task = task_json(each[i].task);
     task["already_ended"] = static_cast<bool>(ended[i]);
     result.push_back(std::move(task));
   }

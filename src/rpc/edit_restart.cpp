@@ -7,6 +7,7 @@
 #include "spec_changes.hpp"
 #include "tend/core/terminal_text.hpp"
 #include "tend/rpc/service.hpp"
+#include "task_json.hpp"
 #include "tend/store/task_codec.hpp"
 
 namespace tend::rpc {
@@ -15,7 +16,6 @@ using namespace params;
 
 namespace {
 
-json edited_task_json(const TaskPtr& task) { return store::status_to_json(task->status(), task->spec()); }
 
 json restart_failure(const json& ref, const TaskPtr& task, int code, const std::string& message) {
   json entry = {{"ref", ref}, {"error", {{"code", code}, {"message", message}}}};
@@ -58,7 +58,7 @@ json Service::edit(Params p) {
   sup_.edit(task, changes.applied_to(task->spec()));  // TaskError if it started meanwhile
   if (store_) store_->save_spec(task->id(), task->spec());
   persist(task);
-  return edited_task_json(task);
+  return task_json(task);
 }
 
 asio::awaitable<json> Service::restart(Params p) {
@@ -100,7 +100,7 @@ asio::awaitable<json> Service::restart_one(const TaskPtr& old, Params p) {
   if (!spec.name.empty()) co_await take_name(spec.name, false);
   TaskPtr task = sup_.submit(std::move(spec));
   persist(task);
-  co_return json{{"id", old->id()}, {"new_id", task->id()}, {"task", edited_task_json(task)}};
+  co_return json{{"id", old->id()}, {"new_id", task->id()}, {"task", task_json(task)}};
 }
 
 }  // namespace tend::rpc

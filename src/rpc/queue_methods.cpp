@@ -10,6 +10,7 @@
 #include "run_request.hpp"
 #include "tend/core/terminal_text.hpp"
 #include "tend/rpc/service.hpp"
+#include "task_json.hpp"
 #include "tend/store/task_codec.hpp"
 
 namespace tend::rpc {
@@ -35,7 +36,6 @@ void count_task(GroupCounts& g, const TaskPtr& t) {
   g.delayed += st.state == TaskState::queued && !st.stashed && st.start_at && *st.start_at > Clock::now();
 }
 
-json task_answer(const TaskPtr& task) { return store::status_to_json(task->status(), task->spec()); }
 
 // One answer per reference: `act` on each task found, then `keep` it (the
 // store), or why not.
@@ -50,7 +50,7 @@ json each_queued(const std::vector<Resolved>& each, Act act, Keep keep) {
     try {
       act(r.task);
       keep(r.task);
-      result.push_back(task_answer(r.task));
+      result.push_back(task_json(r.task));
     } catch (const TaskError& e) {
       result.push_back({{"ref", r.ref}, {"id", r.task->id()}, {"error", {{"code", error_code::task_error}, {"message", e.what()}}}});
     }

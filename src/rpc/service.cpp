@@ -11,6 +11,7 @@
 #include "tend/rpc/task_ref.hpp"
 #include "task_activity.hpp"
 #include "tend/process/signals.hpp"
+#include "task_json.hpp"
 #include "tend/store/task_codec.hpp"
 #include "tend/version.hpp"
 
@@ -22,7 +23,6 @@ namespace {
 
 constexpr std::size_t kMaxRead = 16u << 20;
 
-json status_json(const TaskPtr& task) { return store::status_to_json(task->status(), task->spec()); }
 
 }  // namespace
 
@@ -162,7 +162,7 @@ asio::awaitable<json> Service::run(Params p) {
       throw RpcError(error_code::not_ready, e.what(), {{"output_tail", e.output_tail()}, {"id", task->id()}});
     }
   }
-  co_return status_json(task);
+  co_return task_json(task);
 }
 
 void Service::check_group_exists(const std::string& group) const {
@@ -216,7 +216,7 @@ json Service::list(Params p) {
       --skip;
       continue;
     }
-    tasks.push_back(status_json(t));
+    tasks.push_back(task_json(t));
   }
   return {{"tasks", tasks}};
 }
@@ -224,7 +224,7 @@ json Service::list(Params p) {
 json Service::status(Params p) {
   if (!p.contains("id")) bad("id", "a task id or name");
   TaskPtr task = resolve(p["id"]);
-  json j = status_json(task);
+  json j = task_json(task);
   json history = json::array();
   for (const auto& a : task->history()) {
     history.push_back({{"attempt", a.number},
@@ -259,7 +259,7 @@ asio::awaitable<json> Service::wait(Params p) {
     finished = co_await sup_.async_wait_all(tasks, timeout);
   }
   json done = json::array();
-  for (const auto& t : finished) done.push_back(status_json(t));
+  for (const auto& t : finished) done.push_back(task_json(t));
   json pending = json::array();
   for (const auto& t : tasks) {
     if (!t->finished()) pending.push_back(t->id());
@@ -290,7 +290,7 @@ json Service::pause_resume(Params p, bool pause) {
                                      : (task->status().paused ? ": cannot resume" : " and not paused")));
   }
   persist(task);
-  return status_json(task);
+  return task_json(task);
 }
 
 json Service::daemon_status(Params) {

@@ -28,12 +28,20 @@
 
 namespace tend {
 
+/// A task's number, given by its Supervisor in submission order (from
+/// SupervisorOptions::first_id, 1 by default) and never reused by it.
 using TaskId = std::uint64_t;
+/// How a task is stopped: signals and the grace after each (see stop_ladder.hpp).
 using StopLadder = process::StopLadder;
+/// The wall clock of start and end times (what `tend ls` prints and the store keeps).
 using Clock = std::chrono::system_clock;
 
+/// What runs: a process (`shell`, argv or a shell command line), a process on a
+/// pseudo-terminal (`terminal`), or code in the Supervisor (`coroutine`, also
+/// for a body on a thread of its own).
 enum class TaskKind { shell, terminal, coroutine };
 
+/// Where a task is in its life; see is_final.
 enum class TaskState {
   queued,     ///< accepted, not started yet
   running,
@@ -46,6 +54,8 @@ enum class TaskState {
   lost,       ///< its fate is unknown (e.g. it vanished while no one watched)
 };
 
+/// The names used on the wire, on disk and by the CLI ("shell", "timed_out");
+/// each parse_* takes one back and gives nullopt for any other text.
 std::string_view to_string(TaskKind kind);
 std::string_view to_string(TaskState state);
 std::optional<TaskKind> parse_task_kind(std::string_view text);
@@ -53,6 +63,7 @@ std::optional<TaskState> parse_task_state(std::string_view text);
 /// Every state but queued and running is final.
 bool is_final(TaskState state);
 
+/// "stdout" or "stderr".
 std::string_view to_string(Stream s);
 
 /// What to do when the output goes quiet for the idle timeout.
@@ -64,13 +75,19 @@ enum class IdlePolicy {
 /// When a task that ended is started again.
 enum class RestartPolicy { no, on_failure, always };
 
+/// The policies' wire and disk names ("warn", "on_failure"); parse_* gives
+/// nullopt for any other text.
 std::string_view to_string(IdlePolicy p);
 std::string_view to_string(RestartPolicy p);
 std::optional<RestartPolicy> parse_restart_policy(std::string_view text);
 
+/// Whether and how soon a process task that ended is started again (a new
+/// attempt under the same id; see Task::history).
 struct RestartOptions {
+  /// Never (`no`, the default), after a failure, or after any end.
   RestartPolicy policy = RestartPolicy::no;
   Duration initial_delay{500};  ///< before the first restart; doubles each time
+  /// The delay stops doubling here.
   Duration max_delay{30'000};
   /// Crash-loop limit (systemd's StartLimitBurst/IntervalSec): more than
   /// `burst` starts within `interval` and the task is given up on.
@@ -83,11 +100,15 @@ struct ReadinessSpec {
   std::optional<std::string> pattern;  ///< a line of output matching this pattern (RE2 syntax, see pattern.hpp)
   std::optional<unsigned short> port;  ///< a TCP port on localhost accepting connections (0: the allocated $PORT)
   std::optional<std::string> probe;    ///< a shell command exiting 0
+  /// True when no condition is set: the task is never marked ready.
   bool empty() const { return !pattern && !port && !probe; }
 };
 
+/// What to run and how: given to Supervisor::submit (or restored from the store),
+/// then fixed once the task starts. Every field has a usable default.
 struct TaskSpec {
   std::string name;  ///< optional, for people
+  /// A coroutine task's kind is set by Supervisor::spawn, not by a spec.
   TaskKind kind = TaskKind::shell;
   /// What the task was started for, when tend started it on behalf of
   /// something else: "ticket 3" for an agent's tasks. Empty: a task of its own.
@@ -100,12 +121,17 @@ struct TaskSpec {
   std::vector<std::string> argv;
   /// ...a shell command line, run as `/bin/sh -c`.
   std::optional<std::string> shell_command;
+  /// Its working directory; empty: the Supervisor's (the daemon's) own.
   std::filesystem::path cwd;
   std::vector<std::pair<std::string, std::string>> env;  ///< set in the child
   std::vector<std::string> unset_env;                    ///< removed from the child
+  /// Start from our environment (true) or from an empty one.
   bool inherit_env = true;
+  /// Its stdin: /dev/null, a pipe tend writes to (Supervisor::send),
+  /// or `stdin_file`.
   process::StdinMode stdin_mode = process::StdinMode::null;
   std::filesystem::path stdin_file;
+  /// Sends stderr into the stdout log (2>&1); the stderr log then stays empty.
   bool merge_stderr = false;
   /// Wall-clock limit. nullopt: the command policy decides (when
   /// `command_policy` is on; otherwise none); zero: none.
@@ -127,9 +153,12 @@ struct TaskSpec {
 
   /// For a terminal: run on a pseudo-terminal (true) or on pipes (false).
   bool use_pty = true;
+  /// The terminal's size and TERM, when it runs on a PTY.
   process::TerminalOptions terminal;
 
+  /// Whether it is started again after it ends.
   RestartOptions restart;
+  /// When it counts as ready (Supervisor::wait_ready); empty: never.
   ReadinessSpec ready;
   /// Find a free localhost port and hand it to the task in $PORT.
   bool allocate_port = false;
@@ -146,8 +175,9 @@ struct TaskSpec {
   /// The cap in effect: {limit, tail}, {0, 0} for none.
   std::pair<std::uint64_t, std::uint64_t> effective_log_limit() const;
 
-  // Queueing (Supervisor::submit): which concurrency group it counts in, the
-  // tasks that must succeed first, and its place in the queue (higher first).
+  /// Queueing (Supervisor::submit): the concurrency group it counts in
+  /// (Supervisor::set_parallel), the tasks that must succeed first, and its place
+  /// in the queue (higher first; equal ones in submission order).
   std::string group = "default";
   std::vector<TaskId> after;
   int priority = 0;
@@ -169,11 +199,13 @@ enum class LimitSource {
   policy,  ///< the command policy gave it (possibly none, for a server)
   none,    ///< nothing set it and no policy applied: no limit
 };
+/// "given", "policy" or "none"; parse_limit_source gives nullopt for any other text.
 std::string_view to_string(LimitSource source);
 std::optional<LimitSource> parse_limit_source(std::string_view text);
 
 /// One limit in effect: its value (nullopt: none) and where it came from.
 struct Limit {
+  /// nullopt: no limit.
   std::optional<Duration> value;
   LimitSource source = LimitSource::none;
 };
@@ -186,6 +218,8 @@ struct TaskLimits {
 
 /// A snapshot of a task's state.
 struct TaskStatus {
+  /// The task's id, its spec's name (empty when none was given; see
+  /// Task::display_name), its kind and its state.
   TaskId id = 0;
   std::string name;
   TaskKind kind = TaskKind::shell;
@@ -193,6 +227,8 @@ struct TaskStatus {
   std::optional<int> exit_code;  ///< when it exited
   std::optional<int> signal;     ///< the signal that ended it
   std::string reason;            ///< why it ended (or what it is doing), in words
+  /// Its process (and process group) id, kept after it ends; 0 before it first
+  /// starts and for in-process tasks. A restart changes it.
   pid_t pid = 0;
   /// The process's start time in clock ticks after boot: with pid, an
   /// identity that survives PID reuse (how a restarted daemon re-adopts).
@@ -205,6 +241,7 @@ struct TaskStatus {
   /// Time from start to end (or to now while running).
   Duration duration{0};
   int attempts = 0;       ///< how many times its process was started
+  /// Stopped with SIGSTOP by Supervisor::pause; its clocks are held.
   bool paused = false;
   bool ready = false;     ///< its readiness conditions held at some point
   bool stalled = false;   ///< quiet beyond its idle timeout right now
@@ -228,18 +265,24 @@ struct TaskStatus {
   /// Queued with a delay (`--delay`, `--at`): not started before this time.
   std::optional<Clock::time_point> start_at;
 
+  /// True once its state is final (it will not change again).
   bool finished() const { return is_final(state); }
   /// A sentence on output that may be missing (dropped by the cap, or a full
   /// disk); empty when there is none.
   std::string output_note() const;
 };
 
+/// A task the Supervisor owns, shared through TaskPtr: the handle stays readable
+/// after the task ended and after the Supervisor forgot it. Made only by the
+/// Supervisor (submit, spawn, restore); not copyable.
 class Task {
  public:
+  /// A new queued task; called by the Supervisor (Engine), not by users.
   Task(TaskId id, TaskSpec spec, OutputLog::Options stdout_log, OutputLog::Options stderr_log);
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
 
+  /// Its id, fixed for its life.
   TaskId id() const { return id_; }
   /// What it runs. Fixed once the task has started; while it is queued,
   /// Supervisor::edit may replace it (on the executor), so read a queued
@@ -251,12 +294,15 @@ class Task {
   /// The spec's name, or the command line.
   std::string display_name() const;
 
+  /// A consistent snapshot of its state (safe from any thread); state() and
+  /// finished() read only the state.
   TaskStatus status() const;
   TaskState state() const;
   bool finished() const { return is_final(state()); }
 
   /// One earlier run of a task that restarts.
   struct Attempt {
+    /// 1 for the first run; `reason` says how it ended, in words.
     int number = 0;
     pid_t pid = 0;
     Clock::time_point started_at;
@@ -268,9 +314,11 @@ class Task {
   /// Every finished run, oldest first (one entry per restart, plus the last).
   std::vector<Attempt> history() const;
 
+  /// When its output (or TaskContext::record_activity) last showed progress.
   ProgressMonitor& progress() { return progress_; }
   const ProgressMonitor& progress() const { return progress_; }
 
+  /// Its stdout or stderr log (with merge_stderr or a PTY, everything is in stdout).
   const OutputLog& output(Stream s = Stream::stdout_stream) const {
     return s == Stream::stdout_stream ? stdout_ : stderr_;
   }
@@ -296,6 +344,7 @@ class Task {
   ProgressMonitor progress_;
 };
 
+/// How tasks are passed around: shared by the Supervisor and every caller.
 using TaskPtr = std::shared_ptr<Task>;
 
 }  // namespace tend

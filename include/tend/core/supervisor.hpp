@@ -54,11 +54,16 @@ using ThreadBody = std::function<void(TaskContext&)>;
 /// progress, see a stop request.
 class TaskContext {
  public:
+  /// Made by the Supervisor for each in-process task; the body gets it by reference.
   TaskContext(std::shared_ptr<Engine> engine, TaskPtr task) : engine_(std::move(engine)), task_(std::move(task)) {}
+  /// The task this body runs as.
   const TaskPtr& task() const { return task_; }
   /// Appends to the task's stdout (or stderr) log; counts as activity.
   void write(std::string_view bytes, Stream stream = Stream::stdout_stream);
+  /// Counts as progress for the idle timeout without writing anything.
   void record_activity() { task_->progress().record_activity(); }
+  /// Whether the task is being stopped (stop, its timeout, shutdown): a thread
+  /// body should then return soon. stop_token() is the same as a std::stop_token.
   bool stop_requested() const { return stop_.stop_requested(); }
   std::stop_token stop_token() const { return stop_.get_token(); }
 
@@ -73,7 +78,10 @@ class TaskContext {
 /// wait_ready() could not see the task become ready.
 class ReadinessError : public std::runtime_error {
  public:
+  /// Why: the task ended first, or `timeout` passed first. (not_a_process is
+  /// never thrown today: an in-process task counts as ready while it runs.)
   enum class Kind { exited, timed_out, not_a_process };
+  /// `message` names the task and says why, with the output tail appended.
   ReadinessError(Kind kind, const std::string& message, std::string output_tail)
       : std::runtime_error(message), kind_(kind), tail_(std::move(output_tail)) {}
   Kind kind() const { return kind_; }
@@ -89,9 +97,12 @@ class ReadinessError : public std::runtime_error {
 /// of a task without a terminal, ...).
 class TaskError : public std::runtime_error {
  public:
+  /// The message names the task and what was refused.
   using std::runtime_error::runtime_error;
 };
 
+/// How a Supervisor runs its tasks; every field has a usable default (output in
+/// memory only, the standard ladder and command policy, orphans adopted).
 struct SupervisorOptions {
   /// Where task output files go (`<id>.stdout`, `<id>.stderr`); empty keeps
   /// output in memory only.
@@ -128,6 +139,8 @@ enum class OnTimeout {
   stop,          ///< stop the task with its ladder (the seed's wait_with_timeout)
 };
 
+/// Owns tasks and looks after them; see the notes at the top of this file for
+/// threads and cleanup. Not copyable.
 class Supervisor {
  public:
   /// A Supervisor with an io_context and a thread of its own.
@@ -138,7 +151,9 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
+  /// The executor everything runs on (to co_spawn the async_ waits on).
   asio::any_io_executor get_executor() const;
+  /// The options it was made with.
   const SupervisorOptions& options() const;
 
   // --- Starting -----------------------------------------------------------
@@ -183,6 +198,7 @@ class Supervisor {
   /// How many submitted tasks may run at once, in `group` or ("") in all;
   /// 0 means no limit (the default).
   void set_parallel(const std::string& group, std::size_t limit);
+  /// The limit set for `group` ("" for all); 0: none.
   std::size_t parallel(const std::string& group) const;
   /// Replaces a queued task's spec before it starts (tend edit): it keeps its
   /// id and its place by priority and submission order; its kind, group and
@@ -199,16 +215,20 @@ class Supervisor {
   TaskPtr spawn_thread(std::string name, ThreadBody body, std::optional<Duration> timeout = {});
   /// The same, with what a process task's spec would also say of it.
   struct InProcessOptions {
+    /// Past it the task is cancelled and ends `timed_out`; nullopt: none.
     std::optional<Duration> timeout;
     std::string owner;      ///< as TaskSpec::owner
     bool internal = false;  ///< as TaskSpec::internal
   };
+  /// spawn() and spawn_thread() with an owner and the internal flag too.
   TaskPtr spawn(std::string name, CoroutineBody body, InProcessOptions options);
   TaskPtr spawn_thread(std::string name, ThreadBody body, InProcessOptions options);
 
   // --- Looking ------------------------------------------------------------
 
+  /// The task with this id, or nullptr when there is none (or it was forgotten).
   TaskPtr find(TaskId id) const;
+  /// Every task in the table (finished ones too, until forgotten), by id.
   std::vector<TaskPtr> tasks() const;
   /// Drops a finished task from the table (its handle stays valid for its
   /// holders). Throws TaskError while it has not finished.
@@ -237,6 +257,8 @@ class Supervisor {
 
   // --- Waiting (blocking, for plain code on other threads) -----------------
 
+  /// The blocking forms of the async_ waits above, with the same results; they
+  /// throw std::logic_error on the executor's own thread.
   std::optional<TaskStatus> wait(const TaskPtr& task, std::optional<Duration> timeout = {},
                                  OnTimeout on_timeout = OnTimeout::keep_running);
   std::optional<TaskPtr> wait_any(const std::vector<TaskPtr>& tasks, std::optional<Duration> timeout = {});

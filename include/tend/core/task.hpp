@@ -100,7 +100,8 @@ struct ReadinessSpec {
   std::optional<std::string> pattern;  ///< a line of output matching this pattern (RE2 syntax, see pattern.hpp)
   std::optional<unsigned short> port;  ///< a TCP port on localhost accepting connections (0: the allocated $PORT)
   std::optional<std::string> probe;    ///< a shell command exiting 0
-  /// True when no condition is set: the task is never marked ready.
+  /// True when no condition is set: wait_ready then returns as soon as the
+  /// task runs (`tend run` does not wait for readiness at all).
   bool empty() const { return !pattern && !port && !probe; }
 };
 
@@ -158,7 +159,7 @@ struct TaskSpec {
 
   /// Whether it is started again after it ends.
   RestartOptions restart;
-  /// When it counts as ready (Supervisor::wait_ready); empty: never.
+  /// When it counts as ready (Supervisor::wait_ready); empty: once it runs.
   ReadinessSpec ready;
   /// Find a free localhost port and hand it to the task in $PORT.
   bool allocate_port = false;

@@ -36,6 +36,8 @@ namespace tend::agents {
 
 /// What a coroutine worker reports.
 struct WorkerOutcome {
+  /// Whether the ticket's work succeeded (false: the ticket ends `failed`), and
+  /// what it did, in words (the ticket result's summary).
   bool success = true;
   std::string summary;
 };
@@ -58,15 +60,20 @@ struct WorkerSpec {
   std::optional<Duration> setup_timeout;      ///< default: the Manager's
   std::optional<Duration> timeout;            ///< the agent's wall-clock limit (default: the Manager's)
   std::optional<Duration> idle_timeout;       ///< silence after which it is stalled and stopped (default: the Manager's)
+  /// Variables set for the setup command and the agent.
   std::vector<std::pair<std::string, std::string>> env;
   /// Keep credentials (see secrets.hpp: AWS_*, GITHUB_TOKEN, *_API_KEY, ...)
   /// out of the setup command's and the agent's environment, whether they come
   /// from `env` or from ours; `keep_env` names the ones it may still see.
   bool scrub_secrets = false;
+  /// Credential names scrub_secrets leaves in (exact names).
   std::vector<std::string> keep_env;
 };
 
+/// How a worker's ticket ended (Manager::get_result, the on-complete callback).
 struct WorkerResult {
+  /// The ticket; whether the agent succeeded and was not stopped; and the
+  /// ticket's final status (completed, failed or cancelled).
   std::string ticket_id;
   bool success = false;
   TicketStatus status = TicketStatus::failed;
@@ -75,16 +82,21 @@ struct WorkerResult {
   /// "setup command `make` exited with code 2", "cancelled before it started".
   std::string reason;
   std::string commit;                ///< the branch head when it ended
+  /// The ticket's branch (tend/<id>) and worktree; empty when it never had one.
   std::string branch;
   std::filesystem::path worktree;
+  /// The worker's run time, from its start to its result (setup and waiting for a slot included).
   Duration duration{0};
   std::optional<TaskId> agent_task;  ///< the agent's own task (its output, its end)
+  /// The agent task's final state and exit code; nullopt when it never ran (or for a coroutine's exit code).
   std::optional<TaskState> agent_state;
   std::optional<int> exit_code;
 };
 
+/// Called once with the result when a worker ends, on the worker's thread.
 using OnComplete = std::function<void(const WorkerResult&)>;
 
+/// How a Manager runs its workers; the defaults suit a daemon.
 struct ManagerOptions {
   /// Where worktrees (`<repo>-<hash>/<ticket>`) and ticket files go.
   std::filesystem::path work_dir;
@@ -92,6 +104,8 @@ struct ManagerOptions {
   std::filesystem::path default_repo;
   /// Workers running at once; more wait (ticket `assigned`). 0: no limit.
   std::size_t max_running = 4;
+  /// The limit of each git command, and the setup command's and agent's
+  /// defaults (a WorkerSpec may say otherwise).
   Duration git_timeout = std::chrono::seconds(120);
   Duration setup_timeout = std::chrono::minutes(10);
   Duration agent_timeout = std::chrono::hours(1);
@@ -101,7 +115,10 @@ struct ManagerOptions {
   std::uint64_t first_ticket = 1;
 };
 
+/// Ticket counts by status (running: assigned or in progress), and how many
+/// merges succeeded and how many stopped at a conflict, since the Manager began.
 struct ManagerStats {
+  /// All tickets, then by status; then merges done and merges that stopped at a conflict.
   std::size_t tickets = 0;
   std::size_t pending = 0;
   std::size_t running = 0;
@@ -116,7 +133,10 @@ struct ManagerStats {
 /// no workspace yet, it is already running, ...).
 class ManagerError : public std::runtime_error {
  public:
+  /// No ticket with that id; it is running (or already started); it has no
+  /// worker or workspace yet; its spec is refused (check_spec).
   enum class Kind { no_ticket, busy, no_workspace, bad_spec };
+  /// `message` names the ticket and says why.
   ManagerError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   Kind kind() const { return kind_; }
 
@@ -124,21 +144,29 @@ class ManagerError : public std::runtime_error {
   Kind kind_;
 };
 
+/// Tickets and the workers that carry them out (see the notes at the top of
+/// this file); one per daemon, over its Supervisor. Not copyable.
 class Manager {
  public:
+  /// Workers run as tasks of `supervisor`, which must outlive the Manager.
   Manager(Supervisor& supervisor, ManagerOptions options);
   /// Cancels running workers and waits for them.
   ~Manager();
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
+  /// The Supervisor its workers run on, and the options it was made with.
   Supervisor& supervisor() { return sup_; }
   const ManagerOptions& options() const { return options_; }
 
   // --- Tickets -----------------------------------------------------------------
 
+  /// Makes a `pending` ticket with the next id ("1", "2", ...). Throws
+  /// ManagerError(bad_spec) when spec.task is empty.
   Ticket create_ticket(TicketSpec spec);
+  /// A copy of the ticket, or nullopt when there is none.
   std::optional<Ticket> ticket(const std::string& id) const;
+  /// Every ticket, oldest first.
   std::vector<Ticket> tickets() const;
   /// Pending tickets, most urgent first (then oldest first).
   std::vector<Ticket> pending_tickets() const;
@@ -173,6 +201,9 @@ class Manager {
   /// Starts a worker per ticket, waits for all; results in the given order.
   std::vector<WorkerResult> delegate_parallel(std::vector<std::pair<std::string, WorkerSpec>> work);
 
+  /// The ticket's result once its worker ended (nullopt before), whether its
+  /// worker is running now, and how many workers are. An unknown ticket throws
+  /// ManagerError(no_ticket) (here and in every call that takes a ticket id).
   std::optional<WorkerResult> get_result(const std::string& ticket_id) const;
   bool is_running(const std::string& ticket_id) const;
   std::size_t running_count() const;
@@ -185,6 +216,8 @@ class Manager {
 
   // --- Waiting (a wait's timeout never cancels) ---------------------------------
 
+  /// Blocks until the ticket's worker ends: its result, or nullopt when the
+  /// timeout passed first. Throws ManagerError(no_workspace) before spawn.
   std::optional<WorkerResult> wait_for(const std::string& ticket_id, std::optional<Duration> timeout = {});
   /// The first of the tickets to finish (one finished already counts).
   std::optional<std::string> wait_any(const std::vector<std::string>& ticket_ids, std::optional<Duration> timeout = {});
@@ -200,9 +233,14 @@ class Manager {
 
   // --- Merging and workspaces -----------------------------------------------------
 
+  /// Merges the ticket's branch into `target` (default: its workspace's
+  /// target branch, the base it started from) by `strategy`; a conflict is a result, not an exception (see
+  /// ShadowGit::merge). Throws ManagerError(busy) while its worker runs.
   MergeResult merge(const std::string& ticket_id, const std::string& target = "",
                     MergeStrategy strategy = MergeStrategy::squash);
+  /// Finishes a conflicted merge taking `side` for `files` (default: every conflicted file).
   MergeResult resolve_conflict(const std::string& ticket_id, Side side, const std::vector<std::string>& files = {});
+  /// The ticket's changes against its base: the patch, or with `stat` the `git diff --stat` summary.
   std::string diff(const std::string& ticket_id, bool stat) const;
   /// Removes the ticket's worktree and branch (refusing unmerged work unless
   /// forced) and forgets the ticket. Throws ManagerError(busy) while it runs.
@@ -213,6 +251,7 @@ class Manager {
   /// The ShadowGit of the repository `dir` is in (one per repository).
   ShadowGit& git_for(const std::filesystem::path& dir);
 
+  /// Counts of tickets by status and of merges so far.
   ManagerStats stats() const;
 
  private:

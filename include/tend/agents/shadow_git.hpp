@@ -34,16 +34,21 @@
 
 namespace tend::agents {
 
+/// How a workspace's branch lands on its target: one squashed commit, a merge
+/// commit, its commits replayed on the target (rebase), or a fast-forward only.
 enum class MergeStrategy { squash, merge, rebase, fast_forward };
 /// "squash", "merge", "rebase", "ff" (or "fast-forward"); nullopt otherwise.
 std::optional<MergeStrategy> parse_merge_strategy(std::string_view text);
+/// The strategy's name as parse_merge_strategy takes it ("ff" for fast_forward).
 const char* merge_strategy_name(MergeStrategy strategy);
 
 /// Which side a conflicted file is resolved to: the target's (ours) or the
 /// worker's (theirs).
 enum class Side { ours, theirs };
 
+/// A worker's branch and worktree, as ShadowGit finds it from git.
 struct Workspace {
+  /// The ticket id it was made for (a name safe in a ref).
   std::string id;
   std::string branch;            ///< tend/<id>
   std::filesystem::path path;    ///< its worktree
@@ -56,6 +61,7 @@ struct Workspace {
 /// caller can act on.
 class ShadowGitError : public std::runtime_error {
  public:
+  /// What was refused.
   enum class Kind {
     no_repository,      ///< the directory is not in a git repository
     unknown_branch,     ///< a base or target branch that does not exist
@@ -67,6 +73,7 @@ class ShadowGitError : public std::runtime_error {
     no_conflict,        ///< resolve() without a conflicted merge pending
     unsafe_removal,     ///< removal would lose uncommitted or unmerged work
   };
+  /// `message` says which workspace or branch and git's reason when there is one.
   ShadowGitError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   Kind kind() const { return kind_; }
 
@@ -74,7 +81,10 @@ class ShadowGitError : public std::runtime_error {
   Kind kind_;
 };
 
+/// What a merge (or resolve) did; a conflict is a result, not an exception.
 struct MergeResult {
+  /// True once the target moved (or was already up to date); the target branch
+  /// it was merged into; and the strategy used.
   bool merged = false;
   std::string target;
   MergeStrategy strategy = MergeStrategy::squash;
@@ -88,15 +98,19 @@ struct MergeResult {
 
 /// Why gc() kept a workspace.
 struct KeptWorkspace {
+  /// The workspace, and why it was kept, in words ("its worker is running", or what refused its removal).
   std::string id;
   std::string reason;
 };
 
+/// What gc() did.
 struct GcResult {
+  /// The ids of the workspaces removed, and those kept with why.
   std::vector<std::string> removed;
   std::vector<KeptWorkspace> kept;
 };
 
+/// The workspaces of one repository (see the notes at the top of this file).
 class ShadowGit {
  public:
   /// `dir` is anywhere in the repository; worktrees go under `worktrees_root`.
@@ -111,6 +125,7 @@ class ShadowGit {
 
   /// The repository's top directory (its main worktree).
   const std::filesystem::path& repo() const { return repo_; }
+  /// Where its worktrees are made (`<root>/<id>`).
   const std::filesystem::path& worktrees_root() const { return root_; }
   /// The branch checked out in the main worktree; throws when HEAD is detached.
   std::string current_branch() const;
@@ -120,8 +135,10 @@ class ShadowGit {
   /// Makes branch tend/<id> at the head of `base` (default: the current
   /// branch) and its worktree.
   Workspace create(const std::string& id, const std::string& base = "");
+  /// The workspace with this id, or nullopt when its branch does not exist.
   std::optional<Workspace> find(const std::string& id) const;
   Workspace get(const std::string& id) const;  ///< throws no_workspace
+  /// Every workspace of the repository (each branch under tend/), by branch name.
   std::vector<Workspace> list() const;
   /// Copies files or directories (relative to the repository, typically
   /// untracked or ignored ones such as `.env`) into the workspace. Checks
@@ -143,7 +160,9 @@ class ShadowGit {
   /// Commits every change (git add -A); returns the commit. Throws
   /// nothing_to_commit when there is none.
   std::string commit(const Workspace& ws, const std::string& message) const;
+  /// Whether its worktree has changes not committed (false when the worktree is gone).
   bool has_uncommitted(const Workspace& ws) const;
+  /// The commit its branch points at.
   std::string head(const Workspace& ws) const;
   /// The workspace's changes against its base commit (committed or not).
   std::string diff(const Workspace& ws, bool stat) const;

@@ -13,9 +13,13 @@
 
 namespace tend::agents {
 
+/// A git command that failed: its what() is "git <args> failed: <git's message>".
 class GitError : public std::runtime_error {
  public:
+  /// `exit_code` is -1 when git could not run, timed out or was killed;
+  /// `message` is what git said, or that reason.
   GitError(std::vector<std::string> args, int exit_code, std::string message);
+  /// The arguments given to git (without `git`).
   const std::vector<std::string>& args() const { return args_; }
   /// git's exit code; -1 when it could not run or timed out.
   int exit_code() const { return exit_code_; }
@@ -28,7 +32,9 @@ class GitError : public std::runtime_error {
   std::string message_;
 };
 
+/// What a git command printed, and its exit code (one of the accepted ones).
 struct GitOutput {
+  /// git's exit code, its stdout and its stderr, untrimmed.
   int exit_code = 0;
   std::string out;
   std::string err;
@@ -38,9 +44,12 @@ struct GitOutput {
 /// settings).
 class Git {
  public:
+  /// Runs in `dir`; each command is stopped and fails past `timeout`.
   explicit Git(std::filesystem::path dir, std::chrono::milliseconds timeout = std::chrono::seconds(120));
+  /// The directory git runs in.
   const std::filesystem::path& dir() const { return dir_; }
 
+  /// What one command needs beyond its arguments.
   struct Options {
     std::string input;                                       ///< written to git's stdin
     std::vector<std::pair<std::string, std::string>> env;    ///< set for this command

@@ -13,6 +13,7 @@ namespace tend::agents {
 
 /// One piece of work: a ticket and the worker that carries it out.
 struct Job {
+  /// The ticket to create, and how its worker runs.
   TicketSpec ticket;
   WorkerSpec worker;
 };
@@ -22,7 +23,9 @@ struct Job {
 /// Results come in the jobs' order.
 std::vector<WorkerResult> fork_join(Manager& manager, std::vector<Job> jobs, std::optional<Duration> timeout = {});
 
+/// What pipeline() did.
 struct PipelineResult {
+  /// Every stage that ran succeeded (false when one failed, whether or not the pipeline went on).
   bool success = false;
   std::vector<WorkerResult> results;  ///< one per stage that ran
 };
@@ -43,10 +46,12 @@ Reduced map_reduce(Manager& manager, const std::vector<Item>& items, const std::
   return reduce(fork_join(manager, std::move(jobs), timeout));
 }
 
+/// What voting() found.
 struct VoteResult {
   bool success = false;                ///< a quorum of successful workers agreed
   std::optional<WorkerResult> winner;  ///< one result of the largest agreeing set
   std::size_t agreeing = 0;            ///< the size of that set
+  /// Every job's result, in the jobs' order.
   std::vector<WorkerResult> results;
 };
 /// Two results agree when this says so.
@@ -60,6 +65,7 @@ VoteResult voting(Manager& manager, std::vector<Job> jobs, const Agreement& agre
 VoteResult voting(Manager& manager, std::vector<Job> jobs, const Voter& voter, std::size_t quorum = 0,
                   std::optional<Duration> timeout = {});
 
+/// What race() found.
 struct RaceResult {
   std::optional<WorkerResult> winner;  ///< the first to succeed
   std::vector<WorkerResult> results;   ///< everyone's, in the jobs' order (losers cancelled)
@@ -68,7 +74,9 @@ struct RaceResult {
 /// cancelled. No winner when all fail or `timeout` passes (then all are cancelled).
 RaceResult race(Manager& manager, std::vector<Job> jobs, std::optional<Duration> timeout = {});
 
+/// How with_retry() tries again.
 struct RetryOptions {
+  /// At most this many attempts in all (0 counts as 1).
   unsigned attempts = 3;
   Duration backoff{1000};  ///< before the second attempt
   double factor = 2.0;     ///< each later wait is this much longer

@@ -21,7 +21,7 @@ class GitError : public std::runtime_error {
   GitError(std::vector<std::string> args, int exit_code, std::string message);
   /// The arguments given to git (without `git`).
   const std::vector<std::string>& args() const { return args_; }
-  /// git's exit code; -1 when it could not run or timed out.
+  /// git's exit code; -1 when it could not run, timed out or was killed.
   int exit_code() const { return exit_code_; }
   /// What git printed on stderr (or stdout when stderr was empty), trimmed.
   const std::string& git_message() const { return message_; }

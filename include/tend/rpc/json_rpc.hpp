@@ -11,13 +11,21 @@
 
 namespace tend::rpc {
 
+/// The JSON type of the whole RPC layer.
 using nlohmann::json;
 
+/// The `error.code` values of tend's answers: JSON-RPC 2.0's own, then tend's
+/// (-32001 and below, listed in docs/protocol.md).
 namespace error_code {
+/// The line is not JSON.
 constexpr int parse_error = -32700;
+/// Not a JSON-RPC 2.0 request (no "jsonrpc": "2.0", no method, nested too deep).
 constexpr int invalid_request = -32600;
+/// No method of that name.
 constexpr int method_not_found = -32601;
+/// A parameter is missing, of the wrong type or out of range.
 constexpr int invalid_params = -32602;
+/// An unexpected failure while handling the request ("internal error: ...").
 constexpr int internal_error = -32603;
 constexpr int no_such_task = -32001;   ///< the id or name names no task
 constexpr int task_error = -32002;     ///< the task cannot do that (not running, no stdin, ...)
@@ -29,8 +37,10 @@ constexpr int name_in_use = -32007;    ///< a live task has that name (data: its
 /// An error to send back: code, message, optional data.
 class RpcError : public std::runtime_error {
  public:
+  /// `code` from error_code; `data` (null: none) goes into the answer's `error.data`.
   RpcError(int code, const std::string& message, json data = nullptr)
       : std::runtime_error(message), code_(code), data_(std::move(data)) {}
+  /// The error's code, and its data (null when none).
   int code() const { return code_; }
   const json& data() const { return data_; }
 
@@ -39,10 +49,13 @@ class RpcError : public std::runtime_error {
   json data_;
 };
 
+/// One parsed request.
 struct Request {
   json id;  ///< null for a notification
+  /// The method's name ("task.run").
   std::string method;
   json params;  ///< an object (or null)
+  /// A notification (no id) gets no answer.
   bool is_notification() const { return id.is_null(); }
 };
 
@@ -51,6 +64,8 @@ struct Request {
 /// put in the error's data as {"id": ...} so the answer can carry it.
 Request parse_request(std::string_view line);
 
+/// The line (without its newline) of an answer, an error answer or a
+/// notification; data or params that are null are left out of an error.
 std::string make_result(const json& id, const json& result);
 std::string make_error(const json& id, int code, const std::string& message, const json& data = nullptr);
 std::string make_notification(const std::string& method, const json& params);
@@ -62,9 +77,12 @@ std::string dump(const json& j);
 /// line is dropped whole (its bytes are not kept) and reported once.
 class LineReader {
  public:
+  /// `max_line` bytes at most per line, not counting the newline.
   explicit LineReader(std::size_t max_line) : max_line_(max_line) {}
 
+  /// What next() gives.
   struct Line {
+    /// The line without its "\n" (or "\r\n"); empty when too_long.
     std::string text;
     bool too_long = false;  ///< the line was dropped for its size
   };

@@ -23,24 +23,32 @@ namespace tend::store {
 /// The database could not be opened, read or written; what() says which and why.
 class StoreError : public std::runtime_error {
  public:
+  /// `message` says what failed and SQLite's (or the system's) reason.
   using std::runtime_error::runtime_error;
 };
 
+/// One task as saved.
 struct StoredTask {
+  /// Its spec as last written, and its status as last saved.
   TaskSpec spec;
   TaskStatus status;
 };
 
+/// One change of a task's state, as saved.
 struct Transition {
+  /// When it happened, the state it went to, and the status's reason then.
   Clock::time_point at;
   TaskState state;
   std::string reason;
 };
 
+/// The daemon's database (see the notes at the top of this file). Every
+/// method throws StoreError when SQLite fails. Not copyable.
 class StateStore {
  public:
   /// Opens or creates the database (file mode 0600, WAL). Throws StoreError.
   explicit StateStore(const std::filesystem::path& path);
+  /// Commits what is open (a failure is ignored: it is what a crash would lose) and closes.
   ~StateStore();
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
@@ -50,11 +58,16 @@ class StateStore {
   /// Writes a task's spec again: a queued task that was edited (its spec is
   /// otherwise written once, by its first save).
   void save_spec(TaskId id, const TaskSpec& spec);
+  /// Deletes a task and its transitions (nothing when there is none).
   void remove(TaskId id);
   /// Every task, by id.
   std::vector<StoredTask> load() const;
+  /// The task's transitions, oldest first (empty for an unknown task).
   std::vector<Transition> transitions(TaskId id) const;
 
+  /// Settings: small strings by key ("parallel:<group>", "agents:next_ticket").
+  /// setting() gives nullopt for a key never set; settings_with_prefix gives
+  /// every key starting with `prefix`, with its value, sorted by key.
   void set_setting(const std::string& key, const std::string& value);
   std::optional<std::string> setting(const std::string& key) const;
   void remove_setting(const std::string& key);
@@ -66,6 +79,7 @@ class StateStore {
   void remove_record(const std::string& collection, const std::string& key);
   std::vector<std::pair<std::string, std::string>> records(const std::string& collection) const;
 
+  /// The database file.
   const std::filesystem::path& path() const { return path_; }
 
   /// Group commit. From now on a write joins one open transaction instead of

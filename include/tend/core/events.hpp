@@ -11,7 +11,9 @@
 
 namespace tend {
 
+/// One thing that happened to a task, given to Supervisor::subscribe's callbacks.
 struct Event {
+  /// What happened.
   enum class Kind {
     started,  ///< the task's process is running
     output,   ///< bytes arrived on `stream` (in `data`, valid during the call)
@@ -19,23 +21,29 @@ struct Event {
     stalled,  ///< no progress for its idle timeout (`status.reason` says how long)
     restarting,  ///< an attempt ended and another will start (`status.reason` says when)
     ready,    ///< its readiness conditions hold
-    paused,
-    resumed,
+    paused,   ///< stopped (SIGSTOP) by Supervisor::pause
+    resumed,  ///< continued by Supervisor::resume
   };
+  /// What happened, to which task; for `output`, the stream and the bytes
+  /// (a view valid only during the callback: copy what you keep).
   Kind kind;
   TaskPtr task;
   Stream stream = Stream::stdout_stream;
   std::string_view data;
-  TaskStatus status;  ///< for started and exited
+  TaskStatus status;  ///< the task's status then (every kind but output)
 };
 
+/// The kind's name, as in the `kind` of the daemon's event notifications ("started", "output").
 std::string_view to_string(Event::Kind kind);
 
+/// Called on the Supervisor's executor for each event; must not block.
 using EventCallback = std::function<void(const Event&)>;
 
 /// Keeps a subscription alive; destroying (or reset()) unsubscribes.
 class Subscription {
  public:
+  /// Subscribed to nothing; `cancel` runs once, at reset() or destruction.
+  /// Movable, not copyable.
   Subscription() = default;
   explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
   Subscription(Subscription&& other) noexcept : cancel_(std::exchange(other.cancel_, nullptr)) {}
@@ -47,6 +55,7 @@ class Subscription {
     return *this;
   }
   ~Subscription() { reset(); }
+  /// Unsubscribes now (nothing when already done).
   void reset() {
     if (cancel_) std::exchange(cancel_, nullptr)();
   }

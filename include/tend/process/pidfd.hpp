@@ -16,21 +16,29 @@ namespace tend::process {
 
 /// How a process ended: exited with a code, or was ended by a signal.
 struct ExitStatus {
+  /// Exited (with `code`) or ended by a signal (`code` is its number).
   enum class Kind { exited, signaled };
+  /// How it ended.
   Kind kind = Kind::exited;
   int code = 0;    ///< exit code when exited, signal number when signaled
+  /// Ended by a signal that dumped core.
   bool core_dumped = false;
 
+  /// Which way it ended; success() is an exit with code 0.
   bool exited() const { return kind == Kind::exited; }
   bool signaled() const { return kind == Kind::signaled; }
   bool success() const { return exited() && code == 0; }
+  /// An exit with code `c`, or an end by signal `s`.
   static ExitStatus from_exit(int c) { return {Kind::exited, c, false}; }
   static ExitStatus from_signal(int s, bool core = false) { return {Kind::signaled, s, core}; }
   friend bool operator==(const ExitStatus&, const ExitStatus&) = default;
 };
 
+/// Owns a pidfd and the PID it was opened for. Movable, not copyable; an
+/// empty one (default-made, or after release_fd) is false.
 class Pidfd {
  public:
+  /// Empty: refers to no process.
   Pidfd() = default;
 
   /// Opens a pidfd for `pid` (pidfd_open). Returns nullopt when the process is
@@ -40,6 +48,8 @@ class Pidfd {
   /// Takes a pidfd obtained elsewhere (clone's CLONE_PIDFD).
   static Pidfd adopt(pid_t pid, UniqueFd fd) { return Pidfd(pid, std::move(fd)); }
 
+  /// The PID it refers to (-1 when empty), its descriptor (-1 when empty or
+  /// released), and whether it holds one.
   pid_t pid() const { return pid_; }
   int fd() const { return fd_.get(); }
   explicit operator bool() const { return static_cast<bool>(fd_); }

@@ -6,10 +6,13 @@
 
 namespace tend::process {
 
+/// Owns one file descriptor and closes it when destroyed. Movable, not copyable.
 class UniqueFd {
  public:
+  /// Empty (-1), or owning `fd` (which may be -1).
   UniqueFd() = default;
   explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  /// Moving takes the descriptor; the source is left empty.
   UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
   UniqueFd& operator=(UniqueFd&& other) noexcept {
     if (this != &other) reset(other.release());
@@ -21,6 +24,7 @@ class UniqueFd {
 
   /// The descriptor, or -1 when empty.
   int get() const noexcept { return fd_; }
+  /// True while it holds a descriptor.
   explicit operator bool() const noexcept { return fd_ >= 0; }
 
   /// Gives up ownership without closing.
@@ -35,6 +39,7 @@ class UniqueFd {
 
 /// A pipe whose both ends are O_CLOEXEC, so no other child inherits them.
 struct Pipe {
+  /// The end to read from, and the end to write to.
   UniqueFd read_end;
   UniqueFd write_end;
 };

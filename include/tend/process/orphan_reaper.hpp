@@ -32,8 +32,12 @@ bool is_subreaper();
 /// reap_orphans() can never see a fresh child before it is known.
 class SpawnedChildren {
  public:
+  /// The process-wide lock over the set; add() needs it held (so the caller can
+  /// register a child in the same critical section as making it).
   static std::unique_lock<std::mutex> lock();
   static void add(pid_t pid, const std::unique_lock<std::mutex>& held);
+  /// Forgets a child once it is reaped, and asks whether `pid` is one of ours;
+  /// each takes the lock itself.
   static void remove(pid_t pid);
   static bool contains(pid_t pid);
 };

@@ -15,7 +15,9 @@
 
 namespace tend::process {
 
+/// One process as /proc/<pid>/stat shows it.
 struct ProcessInfo {
+  /// Its id, its parent's, its process group's and its session's.
   pid_t pid = 0;
   pid_t ppid = 0;
   pid_t pgid = 0;

@@ -18,7 +18,9 @@
 
 namespace tend::process {
 
+/// How a run_captured command ended and what it printed.
 struct CapturedRun {
+  /// How it ended (a KILL when timed_out), and everything it wrote to stdout and to stderr.
   ExitStatus status;
   std::string out;
   std::string err;

@@ -49,18 +49,22 @@
 
 namespace tend::process {
 
+/// The child's stdin: /dev/null, a pipe we write to (SpawnedChild::stdin_fd), or SpawnOptions::stdin_file.
 enum class StdinMode { null, pipe, file };
 
 /// A pseudo-terminal for the child: it gets its own session with the PTY as
 /// its controlling terminal, on stdin, stdout and stderr.
 struct TerminalOptions {
+  /// The window size, in character cells.
   unsigned short rows = 24;
   unsigned short cols = 80;
   std::string term = "xterm-256color";  ///< TERM in the child, unless set_env has one
 };
 
+/// A child that could not be started, with what was wrong and the system's reason.
 class SpawnError : public std::runtime_error {
  public:
+  /// The kinds of failure.
   enum class Kind {
     executable_not_found,  ///< no such program (or not in PATH)
     permission_denied,     ///< the program exists but cannot be executed
@@ -69,9 +73,12 @@ class SpawnError : public std::runtime_error {
     invalid_argument,      ///< an empty argv, a NUL in an argument, ...
     system,                ///< the system refused (out of processes, fds, memory)
   };
+  /// `subject` is the offending value (empty when there is none); `ec` the
+  /// system's reason (empty when there is none); `message` the whole story.
   SpawnError(Kind kind, std::string subject, std::error_code ec, const std::string& message)
       : std::runtime_error(message), kind_(kind), subject_(std::move(subject)), ec_(ec) {}
 
+  /// What was wrong.
   Kind kind() const { return kind_; }
   /// The offending value: the program, the directory or the file.
   const std::string& subject() const { return subject_; }
@@ -87,6 +94,8 @@ class SpawnError : public std::runtime_error {
   std::error_code ec_;
 };
 
+/// How to start a child (spawn(), run_captured()). Every field has a default:
+/// argv is the only one a caller must set (or shell_command).
 struct SpawnOptions {
   /// The program and its arguments. argv[0] without a '/' is looked up in the
   /// child's PATH; with one, it is taken relative to `cwd`. Never a shell.
@@ -152,6 +161,7 @@ class ExecReport {
 /// A running child: its pidfd and our ends of its pipes. The child leads its
 /// own process group (pgid == pid) from before its exec.
 struct SpawnedChild {
+  /// The child's PID (and process group id), and its pidfd (the one reaper of it).
   pid_t pid = -1;
   Pidfd pidfd;
   UniqueFd stdin_fd;   ///< write end, when StdinMode::pipe

@@ -13,12 +13,16 @@
 
 namespace tend::process {
 
+/// One rung of a ladder.
 struct StopStep {
+  /// The signal sent to the task's process group (and its escaped processes).
   int signal;
   std::chrono::milliseconds wait;  ///< how long to wait for the exit before the next step
 };
 
+/// The steps tried in order until the processes have exited (see the top of this file).
 struct StopLadder {
+  /// In order; a ladder from standard(), with_signal() or parse() ends in SIGKILL.
   std::vector<StopStep> steps;
 
   /// SIGTERM, `grace`, then SIGKILL.

@@ -19,20 +19,27 @@
 
 namespace tend {
 
+/// What kind of command a command line is, for its default timeouts.
 enum class CommandClass { quick, build, long_running };
 
+/// "quick", "build" or "long_running".
 std::string_view to_string(CommandClass c);
 
 /// The timeouts a class of command gets by default; nullopt means none.
 struct TimeoutDefaults {
+  /// The wall-clock limit, and the longest silence on its output.
   std::optional<Duration> wall;
   std::optional<Duration> idle;
 };
 
+/// A table of rules from command lines to classes, and each class's defaults.
+/// Its const methods may be called from any thread.
 class CommandPolicy {
  public:
+  /// One rule: a pattern and the class of the command lines it finds.
   struct Rule {
     std::string pattern;  ///< searched in the command line (RE2 syntax, see pattern.hpp)
+    /// The class it gives, and the pattern compiled.
     CommandClass command_class;
     Pattern compiled;
   };
@@ -57,10 +64,13 @@ class CommandPolicy {
   /// The timeouts `command_line` gets when its spec sets none.
   TimeoutDefaults defaults_for(std::string_view command_line) const;
 
+  /// Each class's defaults: quick 2 min (1 min of silence), build 1 h (10 min
+  /// of silence), long-running none. Set them before sharing the policy.
   TimeoutDefaults quick{Duration(std::chrono::seconds(120)), Duration(std::chrono::seconds(60))};
   TimeoutDefaults build{Duration(std::chrono::minutes(60)), Duration(std::chrono::minutes(10))};
   TimeoutDefaults long_running{std::nullopt, std::nullopt};
 
+  /// The rules, oldest first (classify tries them newest first).
   const std::vector<Rule>& rules() const { return rules_; }
 
  private:

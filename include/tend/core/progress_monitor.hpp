@@ -11,10 +11,14 @@
 
 namespace tend {
 
+/// When something last made progress, and whether it has been quiet too long.
+/// Every method may be called from any thread.
 class ProgressMonitor {
  public:
+  /// A steady clock: wall-clock changes do not make a task look stalled.
   using clock = std::chrono::steady_clock;
 
+  /// Starts as if there had been activity now.
   explicit ProgressMonitor(Duration timeout = Duration(std::chrono::seconds(60)))
       : timeout_(timeout.count()), last_(clock::now().time_since_epoch().count()) {}
 
@@ -25,10 +29,13 @@ class ProgressMonitor {
     last_.fetch_add(std::chrono::duration_cast<clock::duration>(d).count(), std::memory_order_relaxed);
   }
 
+  /// When activity was last recorded, and how long ago.
   clock::time_point last_activity() const {
     return clock::time_point(clock::duration(last_.load(std::memory_order_relaxed)));
   }
   Duration idle_for() const { return std::chrono::duration_cast<Duration>(clock::now() - last_activity()); }
+  /// How long quiet counts as stalled (zero: never); the Supervisor sets it to
+  /// the task's idle timeout when its process starts.
   Duration timeout() const { return Duration(timeout_.load(std::memory_order_relaxed)); }
   void set_timeout(Duration d) { timeout_.store(d.count(), std::memory_order_relaxed); }
 

@@ -31,6 +31,7 @@ namespace tend {
 /// A task's two output streams.
 enum class Stream { stdout_stream, stderr_stream };
 
+/// What OutputLog::read gives.
 struct OutputRead {
   std::string data;          ///< the bytes from `cursor` on
   std::uint64_t next_cursor; ///< where the next read continues
@@ -40,9 +41,11 @@ struct OutputRead {
   bool eof = false;          ///< the stream is closed and this read reached its end
 };
 
+/// What OutputLog::read_lines gives.
 struct OutputLines {
   std::vector<std::string> lines;  ///< without their '\n'
   std::uint64_t next_cursor;       ///< after the last line returned
+  /// As in OutputRead: bytes passed over in a gap, and the end of a closed stream reached.
   std::uint64_t skipped = 0;
   bool eof = false;
 };
@@ -57,8 +60,11 @@ struct DroppedRange {
   bool empty() const { return to <= from; }
 };
 
+/// One output stream (see the notes at the top of this file). One writer
+/// thread; readers on any thread. Not copyable.
 class OutputLog {
  public:
+  /// Where the bytes are kept and how many.
   struct Options {
     std::size_t ring_capacity = 1 << 20;  ///< bytes kept in memory
     std::filesystem::path file;           ///< empty: memory only
@@ -70,6 +76,9 @@ class OutputLog {
   };
 
   OutputLog();  ///< memory only, default ring
+  /// Creates the file (0600) when there is one, keeping no descriptor; an
+  /// existing file's bytes count as written (its cursors go on from its end).
+  /// Throws std::system_error when it cannot be created.
   explicit OutputLog(Options options);
   OutputLog(const OutputLog&) = delete;
   OutputLog& operator=(const OutputLog&) = delete;
@@ -84,6 +93,7 @@ class OutputLog {
   /// (they are in the file only), then `bytes`. The cursor moves past both;
   /// the ring holds only `bytes` (so the file serves anything older).
   void note_appended_after(std::uint64_t skipped, std::string_view bytes);
+  /// Bytes kept in memory.
   std::size_t ring_capacity() const { return options_.ring_capacity; }
   /// Marks the end of the stream.
   void close();
@@ -117,7 +127,9 @@ class OutputLog {
   /// and offsets stay as they were. False when the file system cannot punch
   /// holes (the bytes are still never served; the disk is not freed).
   bool release_dropped(int fd, std::uint64_t batch = 1 << 20);
+  /// Whether close() was called.
   bool closed() const;
+  /// The log file; empty when memory only.
   const std::filesystem::path& file() const { return options_.file; }
 
  private:

@@ -28,6 +28,8 @@
 
 namespace tend {
 
+/// The order in which a task's two streams were seen (see the notes at the top
+/// of this file). Not copyable.
 class OutputOrder {
  public:
   /// Switches kept at most (about 24 MiB of memory at worst).
@@ -35,6 +37,7 @@ class OutputOrder {
 
   /// A stretch of one stream: the cursors [from, to) of `stream`.
   struct Run {
+    /// Which stream, and its cursors [from, to).
     Stream stream = Stream::stdout_stream;
     std::uint64_t from = 0;
     std::uint64_t to = 0;
@@ -44,6 +47,7 @@ class OutputOrder {
   struct Position {
     std::size_t run = 0;     ///< the index of its run
     std::uint64_t at = 0;    ///< its cursor in its stream
+    /// Earlier run first, then earlier cursor.
     auto operator<=>(const Position&) const = default;
   };
 

@@ -34,6 +34,7 @@ struct OutputCursors {
 
 /// `size` bytes of `stream` from cursor `at`.
 struct OutputPart {
+  /// Which stream, the cursor it starts at, and how many bytes.
   Stream stream = Stream::stdout_stream;
   std::uint64_t at = 0;
   std::uint64_t size = 0;
@@ -42,6 +43,7 @@ struct OutputPart {
   bool dropped = false;
 };
 
+/// A view: what view_from, view_last_lines and view_matching give.
 struct OutputSlice {
   std::vector<OutputPart> parts;  ///< in the order seen
   OutputCursors next;             ///< where a view from here goes on

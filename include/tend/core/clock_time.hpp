@@ -12,6 +12,7 @@ namespace tend {
 /// A time of day tend refuses; what() says why (the caller names the option).
 class ClockTimeError : public std::invalid_argument {
  public:
+  /// Takes the message what() gives.
   using std::invalid_argument::invalid_argument;
 };
 

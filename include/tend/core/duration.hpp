@@ -17,6 +17,8 @@
 
 namespace tend {
 
+/// Every timeout, delay and limit in tend, in whole milliseconds; what users
+/// and clients give is checked by the conversions below.
 using Duration = std::chrono::milliseconds;
 
 /// The longest duration tend takes anywhere: 100 years.
@@ -28,6 +30,7 @@ inline constexpr const char* kMaxDurationText = "100 years";
 /// param: the caller knows that and prefixes it).
 class DurationError : public std::invalid_argument {
  public:
+  /// Takes the message what() gives.
   using std::invalid_argument::invalid_argument;
 };
 

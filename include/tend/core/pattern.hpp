@@ -31,6 +31,7 @@ namespace tend {
 /// long) and says why: too long, a construct RE2 lacks, or bad syntax.
 class PatternError : public std::invalid_argument {
  public:
+  /// The message is made of the pattern (Pattern::quoted) and `reason`.
   PatternError(std::string_view pattern, const std::string& reason);
   /// Why, without the pattern ("backreferences (\1) are not supported ...").
   const std::string& reason() const { return reason_; }
@@ -39,6 +40,7 @@ class PatternError : public std::invalid_argument {
   std::string reason_;
 };
 
+/// A compiled RE2 pattern (see the notes at the top of this file).
 class Pattern {
  public:
   /// The longest pattern accepted, in bytes (documented in docs/protocol.md).

@@ -16,6 +16,7 @@
 
 namespace tend {
 
+/// The longest task name accepted, in bytes.
 inline constexpr std::size_t kMaxTaskNameBytes = 64;
 
 /// Why `name` cannot name a task ("is empty", "has a control character

@@ -22,9 +22,11 @@ std::string escape_controls(std::string_view text);
 /// One UTF-8 character: its code point and length in bytes; length 0 where
 /// the bytes at `at` are not valid UTF-8 (overlong, surrogate, truncated).
 struct Utf8Char {
+  /// The character (0 when invalid), and its length in bytes.
   char32_t code_point = 0;
   std::size_t length = 0;
 };
+/// The character starting at byte `at` of `text` (`at` < text.size()).
 Utf8Char utf8_char_at(std::string_view text, std::size_t at);
 
 /// C0 (U+0000..U+001F), DEL (U+007F) or C1 (U+0080..U+009F).

@@ -13,6 +13,7 @@
 
 namespace tend::mcp {
 
+/// The descriptors the MCP server talks on (stdin and stdout by default).
 struct ServerOptions {
   int input_fd = 0;   ///< where requests come from
   int output_fd = 1;  ///< where answers and notifications go (nothing else is written there)

@@ -20,16 +20,20 @@
 
 namespace tend::rpc {
 
+/// The agent.* methods over one Manager, for the daemon's Service.
 class AgentService {
  public:
   /// Worktrees and ticket files go under `work_dir`; `store` (may be null)
   /// keeps the ticket counter, so a restarted daemon hands out new ids.
   AgentService(Supervisor& supervisor, store::StateStore* store, std::filesystem::path work_dir);
+  /// Waits for the git pool's work, then records every ticket in the store:
+  /// one still under way as cancelled (the daemon stopped its worker).
   ~AgentService();
 
   /// Answers an agent.* method, or nullopt when `method` is not one.
   asio::awaitable<std::optional<json>> handle(const std::string& method, const json& params);
 
+  /// The Manager behind the methods.
   agents::Manager& manager() { return manager_; }
 
  private:

@@ -14,14 +14,18 @@
 
 namespace tend::rpc {
 
+/// The JSON type of the RPC layer.
 using nlohmann::json;
 
 /// The daemon cannot be reached (or started); what() says why.
 class ClientError : public std::runtime_error {
  public:
+  /// Takes the message what() gives.
   using std::runtime_error::runtime_error;
 };
 
+/// One connection to the daemon (see the notes at the top of this file).
+/// Movable, not copyable.
 class Client {
  public:
   /// Connects to the daemon, starting it first when nothing listens and
@@ -30,6 +34,7 @@ class Client {
   /// Connects without starting anything; nullopt when nothing listens.
   static std::optional<Client> try_connect();
 
+  /// Takes over the connection; `other` is left closed. Destruction closes it.
   Client(Client&& other) noexcept;
   ~Client();
 
@@ -44,6 +49,8 @@ class Client {
   /// it was serving for it. The Client must still be alive.
   void interrupt();
 
+  /// Called, on the calling thread, with each notification that arrives during
+  /// call() (the whole JSON-RPC message); empty: they are dropped.
   std::function<void(const json&)> on_notification;
 
  private:

@@ -6,7 +6,9 @@
 
 namespace tend::rpc {
 
+/// Where the daemon listens and keeps its state (see paths.hpp for the defaults).
 struct DaemonOptions {
+  /// The socket to listen on, and the state directory (made 0700): tend.db and logs/.
   std::filesystem::path socket;
   std::filesystem::path state_dir;
 };

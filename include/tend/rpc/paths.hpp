@@ -9,6 +9,8 @@
 
 namespace tend::rpc {
 
+/// The socket's and the state directory's paths from the environment, as
+/// above; nothing is created.
 std::filesystem::path socket_path();
 std::filesystem::path state_dir();
 

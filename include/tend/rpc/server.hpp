@@ -16,10 +16,15 @@
 
 namespace tend::rpc {
 
+/// The longest request line read, in bytes (16 MiB); a longer one is answered
+/// with invalid_request and skipped.
 constexpr std::size_t kMaxRequestLine = 16u << 20;
 
+/// The daemon's listening socket and its connections, on `io`'s thread.
 class Server {
  public:
+  /// Answers with `service`, which must outlive it; listens nowhere until
+  /// start(). Destruction stops it.
   Server(asio::io_context& io, Service& service, std::filesystem::path socket_path);
   ~Server();
 

@@ -23,6 +23,7 @@ namespace asio = boost::asio;
 /// One client connection, as the methods see it: a way to push notifications
 /// (event subscriptions) and what it subscribed to.
 struct Session {
+  /// Queues one line (a notification) for the client; called on the executor.
   std::function<void(std::string line)> send;
   /// True while the client has more unread than it should: output events
   /// for it are dropped then (their cursor_end shows it the gap, which it
@@ -32,6 +33,8 @@ struct Session {
   std::vector<Subscription> subscriptions;
 };
 
+/// The RPC methods over one Supervisor (see the notes at the top of this file);
+/// used on the Supervisor's executor.
 class Service {
  public:
   /// `store` may be null (no persistence). `shutdown` is called by daemon.shutdown.

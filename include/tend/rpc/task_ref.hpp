@@ -20,8 +20,10 @@
 
 namespace tend::rpc {
 
+/// A parsed reference: an id or a name, never both.
 struct TaskRef {
   std::optional<TaskId> id;  ///< set for an id; otherwise `name` is
+  /// The name, when `id` is not set.
   std::string name;
 
   /// As the RPC params carry it: a number for an id, a string for a name.
@@ -31,10 +33,12 @@ struct TaskRef {
 /// A reference that names no task whatever tasks exist.
 class TaskRefError : public std::invalid_argument {
  public:
+  /// Why it names no task.
   enum class Kind {
     malformed,     ///< empty, or neither a number nor a string: a usage error
     no_such_task,  ///< an id no task can have: 0, negative, past 2^63-1
   };
+  /// `message` says what was wrong with the reference, in words.
   TaskRefError(Kind kind, const std::string& message) : std::invalid_argument(message), kind_(kind) {}
   Kind kind() const { return kind_; }
 

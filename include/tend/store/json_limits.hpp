@@ -22,6 +22,7 @@ constexpr std::size_t max_json_depth = 64;
 /// The text nests arrays or objects deeper than max_json_depth; what() says so.
 class JsonTooDeep : public std::runtime_error {
  public:
+  /// The message names the limit.
   JsonTooDeep();
 };
 

@@ -15,9 +15,12 @@ namespace tend::store {
 /// A spec or status that cannot be read back; what() names the field.
 class CodecError : public std::runtime_error {
  public:
+  /// Takes the message what() gives.
   using std::runtime_error::runtime_error;
 };
 
+/// A spec as a JSON object, and back; spec_from_json throws CodecError for a
+/// field of the wrong type or value (fields it lacks take their defaults).
 nlohmann::json spec_to_json(const TaskSpec& spec);
 TaskSpec spec_from_json(const nlohmann::json& j);
 

@@ -148,6 +148,7 @@ struct TaskSpec {
   /// that wants a bounded command (the library, MCP's shell_run); the tend
   /// command turns it off: a task run by hand runs until it ends.
   bool command_policy = true;
+  /// What happens when the output is quiet for the idle timeout.
   IdlePolicy idle_policy = IdlePolicy::warn;
   /// When set, only output lines matching this pattern (RE2 syntax) count as progress.
   std::optional<std::string> progress_pattern;
@@ -237,6 +238,8 @@ struct TaskStatus {
   /// The `TEND_TASK=...` entry its processes inherit: how its escaped
   /// descendants are found, by this Supervisor or one that takes it up later.
   std::string marker;
+  /// When it first started (restarts keep it) and when it ended; nullopt
+  /// before. A task that ended without starting has both set to its end.
   std::optional<Clock::time_point> started_at;
   std::optional<Clock::time_point> ended_at;
   /// Time from start to end (or to now while running).

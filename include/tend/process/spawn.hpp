@@ -110,6 +110,7 @@ struct SpawnOptions {
   std::vector<std::pair<std::string, std::string>> set_env;
   /// Variables to remove from the inherited environment.
   std::vector<std::string> unset_env;
+  /// The child's stdin.
   StdinMode stdin_mode = StdinMode::null;
   std::filesystem::path stdin_file;  ///< for StdinMode::file
   /// Send stderr into the stdout pipe (2>&1) instead of a pipe of its own.

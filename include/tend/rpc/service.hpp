@@ -30,6 +30,7 @@ struct Session {
   /// reads by cursor), so a client that stops reading cannot make us hold
   /// a fast task's whole output for it.
   std::function<bool()> congested;
+  /// Its event subscriptions (`events.subscribe`); dropped when the connection closes.
   std::vector<Subscription> subscriptions;
 };
 

@@ -96,7 +96,7 @@ struct WorkerResult {
 /// Called once with the result when a worker ends, on the worker's thread.
 using OnComplete = std::function<void(const WorkerResult&)>;
 
-/// How a Manager runs its workers; the defaults suit a daemon.
+/// How a Manager runs its workers.
 struct ManagerOptions {
   /// Where worktrees (`<repo>-<hash>/<ticket>`) and ticket files go.
   std::filesystem::path work_dir;
@@ -234,7 +234,8 @@ class Manager {
   // --- Merging and workspaces -----------------------------------------------------
 
   /// Merges the ticket's branch into `target` (default: its workspace's
-  /// target branch, the base it started from) by `strategy`; a conflict is a result, not an exception (see
+  /// target branch: where it started from, or where it was last merged) by
+  /// `strategy`; a conflict is a result, not an exception (see
   /// ShadowGit::merge). Throws ManagerError(busy) while its worker runs.
   MergeResult merge(const std::string& ticket_id, const std::string& target = "",
                     MergeStrategy strategy = MergeStrategy::squash);

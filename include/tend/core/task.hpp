@@ -105,7 +105,7 @@ struct ReadinessSpec {
   bool empty() const { return !pattern && !port && !probe; }
 };
 
-/// What to run and how: given to Supervisor::submit (or restored from the store),
+/// What to run and how: given to Supervisor::run or submit (or restored),
 /// then fixed once the task starts. Every field has a usable default.
 struct TaskSpec {
   std::string name;  ///< optional, for people
@@ -278,7 +278,7 @@ struct TaskStatus {
 
 /// A task the Supervisor owns, shared through TaskPtr: the handle stays readable
 /// after the task ended and after the Supervisor forgot it. Made only by the
-/// Supervisor (submit, spawn, restore); not copyable.
+/// Supervisor (run, submit, spawn, restore); not copyable.
 class Task {
  public:
   /// A new queued task; called by the Supervisor (Engine), not by users.

@@ -19,7 +19,8 @@ using nlohmann::json;
 namespace error_code {
 /// The line is not JSON.
 constexpr int parse_error = -32700;
-/// Not a JSON-RPC 2.0 request (no "jsonrpc": "2.0", no method, nested too deep).
+/// Not a JSON-RPC 2.0 request (no "jsonrpc": "2.0", no method, nested too
+/// deep, a line too long).
 constexpr int invalid_request = -32600;
 /// No method of that name.
 constexpr int method_not_found = -32601;
@@ -37,7 +38,8 @@ constexpr int name_in_use = -32007;    ///< a live task has that name (data: its
 /// An error to send back: code, message, optional data.
 class RpcError : public std::runtime_error {
  public:
-  /// `code` from error_code; `data` (null: none) goes into the answer's `error.data`.
+  /// `code` as docs/protocol.md lists them (error_code has the common ones);
+  /// `data` (null: none) goes into the answer's `error.data`.
   RpcError(int code, const std::string& message, json data = nullptr)
       : std::runtime_error(message), code_(code), data_(std::move(data)) {}
   /// The error's code, and its data (null when none).
@@ -64,8 +66,8 @@ struct Request {
 /// put in the error's data as {"id": ...} so the answer can carry it.
 Request parse_request(std::string_view line);
 
-/// The line (without its newline) of an answer, an error answer or a
-/// notification; data or params that are null are left out of an error.
+/// The line (without its newline) of an answer, an error answer (its `data`
+/// left out when null) or a notification.
 std::string make_result(const json& id, const json& result);
 std::string make_error(const json& id, int code, const std::string& message, const json& data = nullptr);
 std::string make_notification(const std::string& method, const json& params);

@@ -46,6 +46,7 @@ def main():
         "tricky.hpp:118: no /// comment: class MissingDefinedClass {",
         "tricky.hpp:123: no /// comment: using MissingAlias = int;",
         "tricky.hpp:124: no /// comment: inline constexpr int kMissingConstant = 1;",
+        "tricky.hpp:129: no /// comment: int missing_after_two_line_head;",
     ]
     code, lines = run(checker, FIXTURES)
     ok &= expect("exactly the undocumented declarations of tricky.hpp", lines, missing)

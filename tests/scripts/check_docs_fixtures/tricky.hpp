@@ -123,4 +123,16 @@ class MissingDefinedClass {
 using MissingAlias = int;
 inline constexpr int kMissingConstant = 1;
 
+/// A class head over two lines.
+struct TwoLineHead
+    : Box<int> {
+  int missing_after_two_line_head;
+};
+
+/// A function whose parameters name a struct: its body is still a body.
+inline int uses_struct(struct Options* o) {
+  int local_of_a_function = 0;
+  return local_of_a_function;
+}
+
 }  // namespace tricky
